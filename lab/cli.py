@@ -1,0 +1,227 @@
+"""The `shikumi` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+
+from lab import __version__
+from lab.errors import LabError
+
+NOT_YET = 2
+
+
+def _not_yet(what: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        print(f"shikumi {args.command}: {what} is not part of this version yet", file=sys.stderr)
+        return NOT_YET
+
+    return run
+
+
+# -- doctor ----------------------------------------------------------------------------
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from lab.ops import doctor
+    from lab.ops.home import home_dir
+
+    checks = doctor.run_checks(home_dir())
+    if args.json:
+        print(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2, ensure_ascii=False))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="shikumi doctor", show_lines=False, expand=False)
+        table.add_column("", width=2)
+        table.add_column("check")
+        table.add_column("found")
+        table.add_column("fix")
+        for c in checks:
+            mark = "[green]✓[/]" if c.ok else ("[red]✗[/]" if c.required else "[yellow]–[/]")
+            table.add_row(mark, c.name, c.detail, "" if c.ok else c.fix)
+        console = Console()
+        console.print(table)
+        bad = [c for c in checks if c.required and not c.ok]
+        optional = [c for c in checks if not c.required and not c.ok]
+        if bad:
+            console.print(
+                f"[red]{len(bad)} required check(s) failed[/]: the lab cannot run its lessons until they are fixed."
+            )
+        elif optional:
+            console.print(
+                f"[yellow]{len(optional)} optional check(s) failed[/]: lessons that need them are skipped."
+            )
+        else:
+            console.print("[green]everything the lab uses is here.[/]")
+    return 0 if all(c.ok for c in checks if c.required) else 1
+
+
+# -- cleanup ---------------------------------------------------------------------------
+
+
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from lab.ops import journal
+    from lab.ops.home import home_dir
+
+    home = home_dir()
+    if not home.exists():
+        report = journal.Report()
+    else:
+        if not os.access(home, os.W_OK):
+            raise LabError(
+                f"cannot clean up {home}: permission denied", "run it as root: sudo shikumi cleanup"
+            )
+        report = journal.recover(home, force=args.force)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for r in report.results:
+            mark = "ok " if r.ok else ("refused" if r.refused else "FAILED")
+            print(f"  {mark:7} {r.entry.kind:8} {r.entry.target}: {r.action}")
+        for live in report.live:
+            print(
+                f"  live    session {live['session']} (pid {live['pid']}: {' '.join(live['argv'][:3])}) is still running;"
+                " it cleans up when it ends (quit it, or: shikumi cleanup --force)"
+            )
+        for w in report.warnings:
+            print(f"  warning {w}")
+        n = len(report.results)
+        if not n and not report.live:
+            print("nothing to clean up.")
+        else:
+            failed = sum(1 for r in report.results if not r.ok and not r.refused)
+            print(
+                f"cleanup: {n - failed} of {n} undone"
+                + (f", {failed} failed (run it again)" if failed else "")
+                + "."
+            )
+    return 0 if all(r.ok or r.refused for r in report.results) else 1
+
+
+# -- parser ----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="shikumi",
+        description="shikumi-lab: see how containers work by building one by hand, for real.",
+        epilog="With no command, opens the app on the lesson list.",
+    )
+    p.add_argument("--version", action="version", version=f"shikumi-lab {__version__}")
+    lang = argparse.ArgumentParser(add_help=False)
+    lang.add_argument(
+        "--lang",
+        choices=["en", "ja"],
+        default=argparse.SUPPRESS,
+        help="language of the lesson texts (default: from the locale)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=["en", "ja"],
+        help="language of the lesson texts (default: from the locale)",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("open", parents=[lang], help="open the app at a lesson")
+    s.add_argument("lesson", help="lesson id or its number (05-libraries or 05)")
+    s.add_argument("--step", type=int, default=None, metavar="N", help="start at step N (1-based)")
+    s.add_argument("--watch", action="store_true", help="reload the lesson when its file is saved")
+    s.set_defaults(func=_not_yet("the app"))
+
+    s = sub.add_parser(
+        "list", parents=[lang], help="list the lessons: id, title, steps, availability, progress"
+    )
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=_not_yet("the lesson list"))
+
+    s = sub.add_parser(
+        "play", parents=[lang], help="run lessons without a screen: commands, views and checks"
+    )
+    s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
+    s.add_argument("--all", action="store_true", help="play every lesson")
+    s.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    s.set_defaults(func=_not_yet("the headless player"))
+
+    s = sub.add_parser("check", help="lint lesson files; errors as path:line: message")
+    s.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="lesson folders or files (default: the bundled lessons)",
+    )
+    s.set_defaults(func=_not_yet("the lesson linter"))
+
+    s = sub.add_parser("new", help="scaffold a new lesson that passes check")
+    s.add_argument("id", help="lesson id, e.g. 19-my-lesson")
+    s.add_argument("--dir", default=None, help="where to create it (default: lessons/)")
+    s.set_defaults(func=_not_yet("scaffolding lessons"))
+
+    s = sub.add_parser(
+        "doctor", help="check this machine: root, kernel, overlayfs, namespaces, cgroups, tools"
+    )
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_doctor)
+
+    s = sub.add_parser("cleanup", help="undo everything the lab created (idempotent)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument(
+        "--force",
+        action="store_true",
+        help="also undo sessions that are still running (stops them)",
+    )
+    s.set_defaults(func=cmd_cleanup)
+    return p
+
+
+def _log_crash(exc: BaseException) -> str:
+    from lab.ops.home import home_dir
+
+    text = "".join(traceback.format_exception(exc))
+    for d in (home_dir() / "logs", __import__("pathlib").Path("/tmp")):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            path = d / "shikumi-last-error.txt"
+            path.write_text(text)
+            return str(path)
+        except OSError:
+            continue
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.command = "app"
+        args.func = _not_yet("the app")
+    try:
+        return int(args.func(args) or 0)
+    except LabError as e:
+        print(
+            f"shikumi {args.command}: {e.message}" + (f" — {e.fix}" if e.fix else ""),
+            file=sys.stderr,
+        )
+        return e.exit_code
+    except KeyboardInterrupt:
+        print(f"shikumi {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # never a traceback to a user
+        where = _log_crash(e)
+        print(
+            f"shikumi {args.command}: internal error: {type(e).__name__}: {e}"
+            + (f" (details in {where})" if where else ""),
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Lessons: the model, loader, linter, runner and progress. Never imports Textual."""

@@ -1,0 +1,381 @@
+"""The journal: every resource the lab creates is written here *before* it is created.
+
+One journal file per running session (``HOME/journal/<session>.jsonl``), held
+under an exclusive flock for the session's lifetime. A journal whose lock can be
+taken belongs to a dead session (crash, SIGKILL): ``recover()`` undoes it in
+reverse and removes it. ``shikumi cleanup`` is ``recover()``; live sessions are
+left alone unless forced.
+
+Lines are JSON objects, appended with one write() each and fsync'ed:
+  {"op": "session", "pid", "start", "argv", "time"}            header
+  {"op": "create", "seq", "kind", "target", "meta"}             before creating
+  {"op": "update", "seq", "meta"}                               after (e.g. the pid)
+  {"op": "release", "seq"}                                      undone normally
+A torn last line (a kill mid-write) is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import Busy, LabError
+from lab.ops import procs
+from lab.ops.home import ensure_home, home_dir
+
+KINDS = ("dir", "mount", "netns", "link", "iptables", "cgroup", "process")
+
+
+@dataclass
+class Entry:
+    seq: int
+    kind: str
+    target: str
+    meta: dict = field(default_factory=dict)
+    session: str = ""
+
+
+@dataclass
+class UndoResult:
+    entry: Entry
+    ok: bool
+    action: str  # what was done ("unmounted /x", "nothing to do", "refused: …")
+    refused: bool = False
+
+
+@dataclass
+class Report:
+    """What a cleanup did."""
+
+    results: list[UndoResult] = field(default_factory=list)
+    sessions: list[str] = field(default_factory=list)  # dead sessions undone
+    live: list[dict] = field(default_factory=list)  # sessions still running, left alone
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "sessions": self.sessions,
+            "live": self.live,
+            "undone": [
+                {
+                    "kind": r.entry.kind,
+                    "target": r.entry.target,
+                    "ok": r.ok,
+                    "refused": r.refused,
+                    "action": r.action,
+                }
+                for r in self.results
+            ],
+            "warnings": self.warnings,
+        }
+
+
+def _journal_dir(home: Path) -> Path:
+    d = home / "journal"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
+
+
+@contextlib.contextmanager
+def _global_lock(home: Path, timeout: float = 30.0) -> Iterator[None]:
+    """Serialises recovery so two cleaners never undo the same journal."""
+    fd = os.open(_journal_dir(home) / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Busy(
+                        "another shikumi is cleaning up right now",
+                        "wait a moment and run the command again",
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def read_journal(path: Path) -> tuple[dict, list[Entry]]:
+    """The header and the entries still active (created, not released), in order."""
+    header: dict = {}
+    entries: dict[int, Entry] = {}
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return header, []
+    for raw in data.split(b"\n"):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+            op = rec["op"]
+        except (ValueError, KeyError, TypeError):
+            continue  # torn or foreign line: ignore it
+        if op == "session":
+            header = rec
+        elif op == "create" and rec.get("kind") in KINDS and isinstance(rec.get("seq"), int):
+            entries[rec["seq"]] = Entry(
+                rec["seq"],
+                rec["kind"],
+                str(rec.get("target", "")),
+                dict(rec.get("meta") or {}),
+                path.stem,
+            )
+        elif op == "update" and rec.get("seq") in entries:
+            entries[rec["seq"]].meta.update(rec.get("meta") or {})
+        elif op == "release":
+            entries.pop(rec.get("seq"), None)
+    return header, [entries[k] for k in sorted(entries)]
+
+
+class Journal:
+    """A session's journal. Use ``Journal.open()``; close with ``close()`` or ``with``."""
+
+    def __init__(self, home: Path, session: str, fd: int, path: Path) -> None:
+        self.home = home
+        self.session = session
+        self.path = path
+        self._fd = fd
+        self._seq = 0
+        self._active: dict[int, Entry] = {}
+        self.recovered: Report | None = None
+
+    # -- opening -----------------------------------------------------------------
+    @classmethod
+    def open(cls, home: Path | None = None, recover_dead: bool = True) -> Journal:
+        """Open a new session in *home* (created if needed), after undoing dead sessions."""
+        try:
+            home = ensure_home(home or home_dir())
+        except PermissionError as e:
+            raise LabError(
+                f"cannot write the lab home {home or home_dir()}: {e.strerror}",
+                "run as root (sudo shikumi …) or set SHIKUMI_HOME to a directory you own",
+            ) from None
+        report = recover(home) if recover_dead else None
+        pid = os.getpid()
+        session = f"{pid}-{procs.starttime(pid) or 0}-{time.time_ns() % 1_000_000:06d}"
+        path = _journal_dir(home) / f"{session}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        j = cls(home, session, fd, path)
+        j._write(
+            {
+                "op": "session",
+                "pid": pid,
+                "start": procs.starttime(pid),
+                "argv": sys.argv[:8],
+                "time": time.time(),
+            }
+        )
+        _fsync_dir(path.parent)
+        j.recovered = report
+        return j
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------
+    def _write(self, rec: dict) -> None:
+        line = (json.dumps(rec, separators=(",", ":"), default=str) + "\n").encode()
+        os.write(self._fd, line)
+        os.fsync(self._fd)
+
+    def record(self, kind: str, target: str, **meta: object) -> Entry:
+        """Write the intent to create a resource. Call *before* creating it.
+
+        The entry is validated first: anything cleanup would refuse to undo
+        (a directory outside the home, a link without the lab's prefix…) is
+        refused here, before it is created.
+        """
+        from lab.ops.undo import validate  # local: undo imports this module's types
+
+        if kind not in KINDS:
+            raise ValueError(f"unknown journal kind {kind!r}")
+        entry = Entry(self._next_seq(), kind, str(target), dict(meta), self.session)
+        problem = validate(entry, self.home)
+        if problem:
+            raise LabError(f"refusing to create {kind} {target}: {problem}")
+        self._write(
+            {
+                "op": "create",
+                "seq": entry.seq,
+                "kind": kind,
+                "target": entry.target,
+                "meta": entry.meta,
+            }
+        )
+        self._active[entry.seq] = entry
+        return entry
+
+    def update(self, entry: Entry, **meta: object) -> None:
+        entry.meta.update(meta)
+        self._write({"op": "update", "seq": entry.seq, "meta": meta})
+
+    def release(self, entry: Entry) -> None:
+        """The resource was undone by its owner: cleanup need not touch it."""
+        if self._active.pop(entry.seq, None) is not None:
+            self._write({"op": "release", "seq": entry.seq})
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # -- undoing -----------------------------------------------------------------
+    def undo(self, entry: Entry) -> UndoResult:
+        from lab.ops.undo import undo_entry
+
+        result = undo_entry(entry, self.home)
+        if result.ok:
+            self.release(entry)
+        return result
+
+    def mark(self) -> int:
+        """A point to roll back to (``rollback(mark)``)."""
+        return self._seq
+
+    def rollback(self, mark: int = 0) -> Report:
+        """Undo, newest first, everything recorded after *mark*."""
+        report = Report()
+        for seq in sorted((s for s in self._active if s > mark), reverse=True):
+            report.results.append(self.undo(self._active[seq]))
+        return report
+
+    @property
+    def active(self) -> list[Entry]:
+        return [self._active[k] for k in sorted(self._active)]
+
+    def close(self, undo: bool = True) -> Report:
+        """Undo what is left (unless told not to), then drop the journal file."""
+        report = self.rollback() if undo else Report()
+        if self._fd >= 0:
+            if not self._active:
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            os.close(self._fd)
+            self._fd = -1
+        return report
+
+
+def _try_lock(path: Path) -> int | None:
+    """Open and lock a journal; None if its session is alive (lock held)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def recover(home: Path | None = None, force: bool = False) -> Report:
+    """Undo the journals of dead sessions (and, with *force*, of live ones too).
+
+    Idempotent: a second call finds nothing to do.
+    """
+    from lab.ops.undo import undo_entry
+
+    home = ensure_home(home or home_dir())
+    report = Report()
+    with _global_lock(home):
+        for path in sorted(_journal_dir(home).glob("*.jsonl")):
+            fd = _try_lock(path)
+            header, entries = read_journal(path)
+            if fd is None:
+                owner = int(header.get("pid", 0) or 0)
+                if owner == os.getpid():
+                    continue  # our own session (an open Journal in this process)
+                if not force:
+                    report.live.append(
+                        {"session": path.stem, "pid": owner, "argv": header.get("argv", [])}
+                    )
+                    continue
+                if owner and procs.alive(owner, header.get("start")):
+                    procs.kill_all([owner])
+                fd = _try_lock(path)
+                if fd is None:
+                    report.warnings.append(f"session {path.stem} still holds its lock; left alone")
+                    continue
+            try:
+                results = [undo_entry(e, home) for e in reversed(entries)]
+                report.results.extend(results)
+                report.sessions.append(path.stem)
+                refused = [r for r in results if r.refused]
+                if refused:  # never the lab's to touch: log them once, then drop them
+                    with open(_journal_dir(home) / "refused.log", "a", encoding="utf-8") as log:
+                        for r in refused:
+                            log.write(
+                                f"{time.ctime()} {path.stem} {r.entry.kind} {r.entry.target}: {r.action}\n"
+                            )
+                # keep only what failed and may succeed later (a busy mount, a stuck process)
+                kept = {r.entry.seq for r in results if not r.ok and not r.refused}
+                if kept:
+                    _rewrite(path, header, [e for e in entries if e.seq in kept])
+                else:
+                    path.unlink()
+            finally:
+                os.close(fd)
+    return report
+
+
+def _rewrite(path: Path, header: dict, entries: list[Entry]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        if header:
+            f.write(json.dumps(header, default=str) + "\n")
+        for e in entries:
+            f.write(
+                json.dumps(
+                    {
+                        "op": "create",
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "target": e.target,
+                        "meta": e.meta,
+                    }
+                )
+                + "\n"
+            )
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def pending(home: Path | None = None) -> list[Entry]:
+    """Every active entry of every journal in the home (for display)."""
+    home = home or home_dir()
+    out: list[Entry] = []
+    d = home / "journal"
+    if d.is_dir():
+        for path in sorted(d.glob("*.jsonl")):
+            out.extend(read_journal(path)[1])
+    return out

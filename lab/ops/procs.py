@@ -1,0 +1,80 @@
+"""Processes: identity (pid + start time), finding the lab's by marker, killing."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+
+MARK_VAR = "SHIKUMI_MARK"
+
+
+def starttime(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: split after the last ')'
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def alive(pid: int, start: int | None = None) -> bool:
+    st = starttime(pid)
+    if st is None:
+        return False
+    if start is not None and st != start:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+def with_marker(marker: str) -> list[int]:
+    """Pids whose environment carries SHIKUMI_MARK=<marker> (any pid namespace)."""
+    needle = f"{MARK_VAR}={marker}".encode()
+    found = []
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if needle in env.split(b"\0"):
+            found.append(int(name))
+    return found
+
+
+def kill_all(pids: list[int], timeout: float = 2.0) -> list[int]:
+    """SIGKILL each pid and wait (bounded) until they are gone. Returns the killed."""
+    killed = []
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    pending = list(killed)
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            # reap our own children; others are reaped by their parent or init
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            if not alive(pid):
+                pending.remove(pid)
+        if pending:
+            time.sleep(0.01)
+    return killed

@@ -1,0 +1,58 @@
+"""Helpers for tests that need root, a kernel feature or Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root (run the tests as root: sudo ./run.sh test)")
+
+
+def need_tool(*names: str) -> None:
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} on PATH (assets/provision.sh installs it)")
+
+
+def shikumi(
+    *args: str, home: Path | None = None, check: bool = False, timeout: float = 120, **kw: object
+) -> subprocess.CompletedProcess:
+    """Run the real `shikumi` command (as `python -m lab`) and capture its output."""
+    env = dict(os.environ)
+    env.update(kw.pop("env", {}) or {})  # type: ignore[arg-type]
+    if home is not None:
+        env["SHIKUMI_HOME"] = str(home)
+    r = subprocess.run(
+        [sys.executable, "-m", "lab", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=kw.pop("cwd", REPO),
+    )  # type: ignore[arg-type]
+    if check and r.returncode != 0:
+        raise AssertionError(
+            f"shikumi {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"
+        )
+    return r
+
+
+def cgroup_root_for(controller: str) -> Path | None:
+    """Where to make a cgroup for *controller*: its v1 hierarchy, or the v2 root."""
+    v1 = Path("/sys/fs/cgroup") / controller
+    if (v1 / "cgroup.procs").exists():
+        return v1
+    v2 = Path("/sys/fs/cgroup")
+    if (v2 / "cgroup.controllers").exists():
+        return v2
+    return None
