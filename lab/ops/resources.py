@@ -22,10 +22,14 @@ def make_dir(
     j: Journal, path: str | os.PathLike[str], mode: int = 0o755
 ) -> tuple[Path, Entry | None]:
     """Create a directory under the home. Returns (path, entry); entry is None if it existed."""
-    p = Path(path)
+    p = Path(os.path.abspath(path))
     if p.is_dir():
         return p, None
-    entry = j.record("dir", str(p))
+    # record the top-most directory that does not exist yet: undoing it removes all
+    top = p
+    while not top.parent.exists():
+        top = top.parent
+    entry = j.record("dir", str(top))
     p.mkdir(parents=True, mode=mode)
     return p, entry
 
