@@ -1,0 +1,155 @@
+"""Probe: the command-line tools the lessons run, and the Docker daemon.
+
+A tool counts only if it is on PATH *and* runs: each one is asked for its
+version with a short timeout, and that line is what the check shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+from lab.ops.probe import Check, one_line, run
+
+INSTALL_ALL = "or ./run.sh installs everything"
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+PRIVATE_DOCKER_ENV = "/run/shikumi-docker/env"  # written by assets/provision.sh --start-docker
+DOCKER_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    version_args: tuple[str, ...]  # how to make it print its version
+    package: str  # the Debian/Ubuntu package that holds it
+    required: bool
+    marker: str = ""  # text its output must hold (for tools whose exit status says nothing)
+
+
+TOOLS: tuple[Tool, ...] = (
+    Tool("ldd", ("--version",), "libc-bin", True),
+    Tool("unshare", ("--version",), "util-linux", True),
+    Tool("chroot", ("--version",), "coreutils", True),
+    Tool("nsenter", ("--version",), "util-linux", True),
+    Tool("mount", ("--version",), "mount", True),
+    Tool("ip", ("-V",), "iproute2", True),
+    Tool("tar", ("--version",), "tar", True),
+    Tool("ps", ("--version",), "procps", True),
+    Tool("tree", ("--version",), "tree", False),
+    Tool(
+        "busybox", (), "busybox-static", False, marker="BusyBox"
+    ),  # no arguments: lists its applets
+    Tool("iptables", ("--version",), "iptables", False),
+    Tool("tmux", ("-V",), "tmux", False),
+    Tool("docker", ("--version",), "docker.io", False),
+)
+
+
+def probe_tool(tool: Tool) -> Check:
+    name = f"tool.{tool.name}"
+    install = f"apt-get install {tool.package} ({INSTALL_ALL})"
+    path = shutil.which(tool.name)
+    if path is None:
+        return Check(name, False, tool.required, f"{tool.name} is not on PATH", install)
+    argv = [path, *tool.version_args]
+    try:
+        rc, out, err = run(argv, timeout=3.0)
+    except OSError as e:
+        return Check(
+            name,
+            False,
+            tool.required,
+            f"{path} is on PATH but does not start: {e.strerror or e}",
+            f"reinstall: apt-get install --reinstall {tool.package}",
+        )
+    text = out if out.strip() else err
+    if tool.marker:
+        line = next((ln.strip() for ln in (out + "\n" + err).splitlines() if tool.marker in ln), "")
+        works = bool(line)
+    else:
+        line, works = one_line(text), rc == 0 and bool(text.strip())
+    line = line.split(" © ")[0]  # tree names all its authors
+    if not works:
+        why = one_line(err) or one_line(out) or "no output"
+        return Check(
+            name,
+            False,
+            tool.required,
+            f"{path} {' '.join(tool.version_args)} failed (exit {rc}): {why}",
+            f"reinstall: apt-get install --reinstall {tool.package}",
+        )
+    return Check(name, True, tool.required, f"{path}: {line}", "")
+
+
+def _private_docker_host() -> str:
+    """DOCKER_HOST from the env file `provision.sh --start-docker` writes ("" if none)."""
+    try:
+        with open(PRIVATE_DOCKER_ENV) as f:
+            for line in f:
+                key, _, value = line.strip().removeprefix("export ").partition("=")
+                if key == "DOCKER_HOST" and value:
+                    return value.strip("'\"")
+    except OSError:
+        pass
+    return ""
+
+
+def _docker_version(docker: str, host: str | None) -> tuple[str, str]:
+    """(server version, error line): asks the daemon at *host* (None: the client's default)."""
+    env = dict(os.environ)
+    if host is not None:
+        env["DOCKER_HOST"] = host
+    rc, out, err = run(
+        [docker, "info", "--format", "{{.ServerVersion}}"], timeout=DOCKER_TIMEOUT, env=env
+    )
+    version = out.strip()
+    if rc == 0 and version:
+        return version, ""
+    return "", one_line(err) or one_line(out) or f"docker info exited {rc}"
+
+
+def probe_docker_daemon() -> Check:
+    name = "docker.daemon"
+    docker = shutil.which("docker")
+    if docker is None:
+        return Check(
+            name,
+            False,
+            False,
+            "no docker client on PATH, so no daemon to ask",
+            f"apt-get install docker.io ({INSTALL_ALL})",
+        )
+    env_host = os.environ.get("DOCKER_HOST", "")
+    where = env_host or DEFAULT_DOCKER_HOST
+    try:
+        version, error = _docker_version(docker, None)
+        if version:
+            via = "$DOCKER_HOST" if env_host else "the default socket"
+            return Check(
+                name, True, False, f"Docker Engine {version} answers at {where} ({via})", ""
+            )
+        private = "" if env_host else _private_docker_host()
+        if private and private != where:
+            pversion, _ = _docker_version(docker, private)
+            if pversion:
+                return Check(
+                    name,
+                    True,
+                    False,
+                    f"Docker Engine {pversion} answers at {private} (the lab's private daemon, from {PRIVATE_DOCKER_ENV})",
+                    "",
+                )
+    except OSError as e:
+        return Check(
+            name,
+            False,
+            False,
+            f"{docker} does not start: {e.strerror or e}",
+            "reinstall: apt-get install --reinstall docker.io",
+        )
+    if "permission denied" in error.lower():
+        fix = "run as root (sudo shikumi), or add yourself to the docker group"
+    else:
+        fix = "start it: systemctl start docker, or ./run.sh test / assets/provision.sh --start-docker starts a private one"
+    return Check(name, False, False, f"no daemon answers at {where}: {error}", fix)
