@@ -37,16 +37,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="shikumi doctor", show_lines=False, expand=False)
-        table.add_column("", width=2)
-        table.add_column("check")
-        table.add_column("found")
-        table.add_column("fix")
+        table = Table(
+            title="shikumi doctor", show_lines=False, expand=True, box=None, padding=(0, 1)
+        )
+        table.add_column("", width=1, no_wrap=True)
+        table.add_column("check", no_wrap=True)
+        table.add_column("found", overflow="ellipsis", no_wrap=True, ratio=1)
         for c in checks:
             mark = "[green]✓[/]" if c.ok else ("[red]✗[/]" if c.required else "[yellow]–[/]")
-            table.add_row(mark, c.name, c.detail, "" if c.ok else c.fix)
+            table.add_row(mark, c.name, c.detail.splitlines()[0] if c.detail else "")
         console = Console()
         console.print(table)
+        for c in checks:
+            if not c.ok:
+                color = "red" if c.required else "yellow"
+                console.print(f"[{color}]{c.name}[/]: {c.detail}\n  [bold]fix:[/] {c.fix or '—'}")
         bad = [c for c in checks if c.required and not c.ok]
         optional = [c for c in checks if not c.required and not c.ok]
         if bad:
