@@ -21,6 +21,9 @@ def test_status_of_self_and_init() -> None:
 def test_children_and_find_by_name() -> None:
     p = subprocess.Popen(["sleep", "30"])
     try:
+        deadline = time.monotonic() + 3  # until the child has exec'd sleep
+        while procfs.cmdline(p.pid) != ["sleep", "30"] and time.monotonic() < deadline:
+            time.sleep(0.005)
         assert p.pid in procfs.children(os.getpid())
         assert p.pid in procfs.find_by_name("sleep")
         assert procfs.cmdline(p.pid) == ["sleep", "30"]
