@@ -78,3 +78,43 @@ def kill_all(pids: list[int], timeout: float = 2.0) -> list[int]:
         if pending:
             time.sleep(0.01)
     return killed
+
+
+# programs that only set something up and then run (or fork) the real command
+LAUNCHERS = frozenset(
+    {"unshare", "nsenter", "setsid", "env", "timeout", "chroot", "sudo", "stdbuf", "nohup"}
+)
+
+
+def comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def innermost(pid: int, wait: float = 2.0) -> int:
+    """Follow launcher chains down to the process that does the work.
+
+    `unshare --fork CMD` forks: the container's PID 1 is its child. `chroot`
+    and `unshare` without --fork exec, so the pid stays the same. Waits (up
+    to *wait* seconds) for a launcher to fork or exec.
+    """
+    from lab.ops.procfs import children  # local: procfs imports nothing from here
+
+    deadline = time.monotonic() + wait
+    current = pid
+    while True:
+        name = comm(current)
+        if not name:
+            return current
+        if name not in LAUNCHERS:
+            return current
+        kids = children(current)
+        if len(kids) == 1:
+            current = kids[0]
+            continue
+        if len(kids) > 1 or time.monotonic() > deadline:
+            return current
+        time.sleep(0.002)

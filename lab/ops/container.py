@@ -1,0 +1,116 @@
+"""A container started by hand: namespaces + a new root, as on slides 34–36.
+
+The command is the real `unshare` a learner would type, shown before it runs:
+  unshare --uts --ipc --pid --net --mount --fork --root ROOT --mount-proc CMD
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import LabError
+from lab.ops import namespaces, procs
+from lab.ops.journal import Entry, Journal
+from lab.ops.resources import spawn
+
+DEFAULT_NS = ("uts", "ipc", "pid", "net", "mount")
+
+
+@dataclass
+class Container:
+    name: str
+    root: Path
+    argv: list[str]  # exactly what was run
+    launcher: int  # the unshare process
+    pid: int  # the container's PID 1, as the host sees it
+    entry: Entry
+    popen: subprocess.Popen = field(repr=False)
+
+    @property
+    def command(self) -> str:
+        return shlex.join(self.argv)
+
+    def alive(self) -> bool:
+        return procs.alive(self.pid)
+
+    def ns(self) -> namespaces.NsSet:
+        return namespaces.of(self.pid)
+
+
+def argv(
+    root: Path | None,
+    cmd: Sequence[str],
+    hostname: str | None = None,
+    ns: Sequence[str] = DEFAULT_NS,
+    mount_proc: bool = True,
+) -> list[str]:
+    """The unshare command line for a container (shown to the learner verbatim)."""
+    out = ["unshare", *[f"--{t}" for t in ns], "--fork"]
+    if "mount" in ns:
+        out += ["--propagation", "private"]
+    if root is not None:
+        out += ["--root", str(root)]
+    if mount_proc and "pid" in ns and "mount" in ns:
+        out += ["--mount-proc"]
+    if hostname:
+        if "uts" not in ns:
+            raise LabError("setting a hostname needs a UTS namespace")
+        out += ["/bin/sh", "-c", 'hostname "$0" && exec "$@"', hostname, *cmd]
+    else:
+        out += list(cmd)
+    return out
+
+
+def start(
+    j: Journal,
+    name: str,
+    root: Path | None,
+    cmd: Sequence[str],
+    hostname: str | None = None,
+    ns: Sequence[str] = DEFAULT_NS,
+    log: Path | None = None,
+) -> Container:
+    """Start a container process (journaled) and find its PID 1."""
+    line = argv(root, cmd, hostname, ns)
+    out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
+    try:
+        p, entry = spawn(
+            j, line, name, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
+        )
+    finally:
+        if log:
+            out.close()  # type: ignore[union-attr]
+    pid = procs.innermost(p.pid)
+    if p.poll() is not None:
+        raise LabError(
+            f"the container {name} exited at once (status {p.returncode})",
+            f"run it by hand to see why: {shlex.join(line)}",
+        )
+    return Container(name, root or Path("/"), line, p.pid, pid, entry, p)
+
+
+def exec_argv(c: Container | int, cmd: Sequence[str]) -> list[str]:
+    """Run a command inside a running container's namespaces and root (nsenter)."""
+    pid = c.pid if isinstance(c, Container) else c
+    return [
+        "nsenter",
+        "--target",
+        str(pid),
+        "--mount",
+        "--uts",
+        "--ipc",
+        "--net",
+        "--pid",
+        "--root",
+        "--wd",
+        *cmd,
+    ]
+
+
+def stop(j: Journal, c: Container) -> None:
+    j.undo(c.entry)
+    c.popen.wait(timeout=5)
