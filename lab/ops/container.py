@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,11 @@ def start(
         if log:
             out.close()  # type: ignore[union-attr]
     pid = procs.innermost(p.pid)
+    # with a hostname, PID 1 is a shell until it execs the command: wait for that
+    want = Path(cmd[0]).name[:15] if cmd else ""
+    deadline = time.monotonic() + 2
+    while want and procs.comm(pid) != want and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.001)
     if p.poll() is not None:
         raise LabError(
             f"the container {name} exited at once (status {p.returncode})",
