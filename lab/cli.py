@@ -15,6 +15,17 @@ from lab.errors import LabError
 NOT_YET = 2
 
 
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand imported only when it runs (so `shikumi --help` stays fast)."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(args)
+
+    return run
+
+
 def _not_yet(what: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         print(f"shikumi {args.command}: {what} is not part of this version yet", file=sys.stderr)
@@ -143,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "list", parents=[lang], help="list the lessons: id, title, steps, availability, progress"
     )
     s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=_not_yet("the lesson list"))
+    s.set_defaults(func=_lazy("lab.commands.lessons_cmd", "cmd_list"))
 
     s = sub.add_parser(
         "play", parents=[lang], help="run lessons without a screen: commands, views and checks"
@@ -151,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
     s.add_argument("--all", action="store_true", help="play every lesson")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results")
-    s.set_defaults(func=_not_yet("the headless player"))
+    s.set_defaults(func=_lazy("lab.commands.play_cmd", "run"))
 
     s = sub.add_parser("check", help="lint lesson files; errors as path:line: message")
     s.add_argument(
@@ -160,12 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="lesson folders or files (default: the bundled lessons)",
     )
-    s.set_defaults(func=_not_yet("the lesson linter"))
+    s.set_defaults(func=_lazy("lab.commands.lessons_cmd", "cmd_check"))
 
     s = sub.add_parser("new", help="scaffold a new lesson that passes check")
     s.add_argument("id", help="lesson id, e.g. 19-my-lesson")
     s.add_argument("--dir", default=None, help="where to create it (default: lessons/)")
-    s.set_defaults(func=_not_yet("scaffolding lessons"))
+    s.set_defaults(func=_lazy("lab.commands.lessons_cmd", "cmd_new"))
 
     s = sub.add_parser(
         "doctor", help="check this machine: root, kernel, overlayfs, namespaces, cgroups, tools"

@@ -1,0 +1,1 @@
+"""The `shikumi` subcommands, one module each (imported lazily by lab.cli)."""

@@ -1,0 +1,71 @@
+"""What checks and views see of a running lesson: variables, spawned processes,
+the output of earlier steps, and a way to run a short command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lab.errors import LabError
+from lab.lesson.execute import Completed
+from lab.lesson.model import ActionResult
+from lab.lesson.spawn import Spawned
+from lab.lesson.variables import Variables
+
+# (command, in_name or "", timeout) -> Completed
+CommandRunner = Callable[[str, str, float], Completed]
+
+
+class ContextError(LabError):
+    pass
+
+
+@dataclass
+class Context:
+    vars: Variables
+    step_id: str = ""
+    lang: str = "en"
+    results: dict[str, list[ActionResult]] = field(default_factory=dict)  # step id -> run/solution
+    spawned: dict[str, Spawned] = field(default_factory=dict)
+    runner: CommandRunner | None = None
+
+    def fill(self, text: str) -> str:
+        return self.vars.fill(text)
+
+    def pid(self, spec: str | int) -> int:
+        """A pid from ``1234``, ``"self"`` (the lab), ``"host"`` (pid 1) or a spawned name."""
+        if isinstance(spec, int):
+            return spec
+        s = self.fill(str(spec)).strip()
+        if s == "self":
+            return os.getpid()
+        if s == "host":
+            return 1
+        if s.isdigit():
+            return int(s)
+        if s.startswith("pid."):
+            s = s[4:]
+        if s in self.spawned:
+            return self.spawned[s].pid
+        raise ContextError(f"no process named {s!r} was spawned (yet)")
+
+    def last(self, step_id: str = "") -> ActionResult | None:
+        """The last run/solution of *step_id* (default: the current step)."""
+        found = self.results.get(step_id or self.step_id) or []
+        return found[-1] if found else None
+
+    def output(self, step_id: str = "", stream: str = "stdout") -> str:
+        r = self.last(step_id)
+        if r is None:
+            raise ContextError(f"step {step_id or self.step_id!r} has no command output (yet)")
+        if stream == "stderr":
+            return r.stderr
+        if stream == "both":
+            return r.stdout + r.stderr
+        return r.stdout
+
+    def run(self, command: str, in_name: str = "", timeout: float = 10.0) -> Completed:
+        if self.runner is None:
+            raise ContextError("this context cannot run commands")
+        return self.runner(command, in_name, timeout)

@@ -1,0 +1,67 @@
+"""What a lesson may have left behind: a snapshot of the lab-named things on the
+machine, taken before and after, so ``play`` can report leaks."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.ops import mounts, procs
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    things: frozenset[str] = field(default_factory=frozenset)
+
+
+def _names(path: str, prefix: str) -> list[str]:
+    try:
+        return [n for n in os.listdir(path) if n.startswith(prefix)]
+    except OSError:
+        return []
+
+
+def _cgroups() -> list[str]:
+    found: list[str] = []
+    base = str(CGROUP_ROOT)
+    for dirpath, dirnames, _ in os.walk(base):
+        depth = dirpath[len(base) :].count("/")
+        if depth >= CGROUP_DEPTH:
+            dirnames[:] = []
+        found += [os.path.join(dirpath, d) for d in dirnames if d.startswith("shikumi")]
+    return found
+
+
+def processes_marked(prefix: str) -> list[int]:
+    """Pids whose SHIKUMI_MARK starts with *prefix* (any pid namespace)."""
+    needle = f"{procs.MARK_VAR}={prefix}".encode()
+    me, out = os.getpid(), []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if any(v.startswith(needle) for v in env.split(b"\0")) and procs.alive(int(name)):
+            out.append(int(name))
+    return out
+
+
+def snapshot(home: Path, session: str) -> Snapshot:
+    home_s = str(home)
+    things = {f"mount {m.target}" for m in mounts.under(home_s) if m.target != home_s}
+    things |= {f"netns {n}" for n in _names("/run/netns", "shk")}
+    things |= {f"link {n}" for n in _names("/sys/class/net", "shk")}
+    things |= {f"cgroup {c}" for c in _cgroups()}
+    things |= {f"process {p}" for p in processes_marked(f"shikumi-{session}-")}
+    return Snapshot(frozenset(things))
+
+
+def leaked(before: Snapshot, after: Snapshot) -> list[str]:
+    return sorted(after.things - before.things)

@@ -1,0 +1,401 @@
+"""Running a lesson's steps for real: commands, spawned processes, views, checks.
+
+No Textual here: the headless player and the app's workers (from a thread)
+both drive a ``Runner`` and listen to its events. Everything a step creates
+goes through the journal; ``finish()`` runs the lesson's cleanup blocks and
+rolls the journal back to where the runner started.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lab import views
+from lab.errors import LabError
+from lab.lesson import checks, execute, spawn
+from lab.lesson.context import Context
+from lab.lesson.model import (
+    Action,
+    ActionResult,
+    CheckResult,
+    Lesson,
+    Step,
+    StepResult,
+    StepStatus,
+    ViewResult,
+)
+from lab.lesson.variables import Variables
+from lab.ops import resources
+from lab.ops.journal import Journal, Report
+
+DEFAULT_TIMEOUT = 60.0
+CLEANUP_TIMEOUT = 30.0
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+@dataclass
+class ActionStarted:
+    step_id: str
+    index: int
+    kind: str
+    command: str
+
+
+@dataclass
+class Output:
+    step_id: str
+    index: int
+    stream: str
+    text: str
+
+
+@dataclass
+class ActionFinished:
+    step_id: str
+    index: int
+    result: ActionResult
+
+
+@dataclass
+class ViewReady:
+    step_id: str
+    view: ViewResult
+
+
+@dataclass
+class CheckDone:
+    step_id: str
+    result: CheckResult
+
+
+@dataclass
+class StepFinished:
+    result: StepResult
+
+
+Event = ActionStarted | Output | ActionFinished | ViewReady | CheckDone | StepFinished
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def judge(c: execute.Completed, expected: int | None, timeout: float) -> tuple[bool, str]:
+    """(ok, note) for a finished command against its expected status."""
+    if c.cancelled:
+        return False, "cancelled"
+    if c.timed_out:
+        return False, f"timed out after {timeout:g} s (its whole process group was killed)"
+    if c.error:
+        return False, f"could not start: {c.error}"
+    cut = " (output cut)" if c.truncated else ""
+    if expected is None:
+        return True, (f"exited {c.exit}" if c.exit else "") + cut
+    if c.exit == expected:
+        note = f"expected to fail with status {expected}: it did" if expected else ""
+        return True, note + cut
+    if expected:
+        return False, f"expected to fail with status {expected}, but it exited {c.exit}{cut}"
+    return False, f"exited {c.exit}{cut}"
+
+
+class Runner:
+    def __init__(
+        self,
+        lesson: Lesson,
+        journal: Journal,
+        lang: str = "en",
+        on_event: Callable[[Event], None] | None = None,
+        doctor_checks: list | None = None,
+    ) -> None:
+        self.lesson = lesson
+        self.journal = journal
+        self.lang = lang
+        self.on_event = on_event
+        self._doctor = doctor_checks
+        self._mark = journal.mark()
+        self.work = journal.home / "work" / lesson.id
+        self.vars = Variables(home=journal.home, work=self.work, lesson=lesson.path)
+        self.ctx = Context(self.vars, lang=lang, runner=self._run_short)
+        self._work_ready = False
+        self._started: list[int] = []  # steps run, in order (their cleanups run at finish)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _ensure_work(self) -> None:
+        if self._work_ready:
+            return
+        if self.work.exists():  # left by an earlier run: ours now, removed at finish
+            self.journal.record("dir", str(self.work))
+        else:
+            resources.make_dir(self.journal, self.work)
+        self._work_ready = True
+
+    def env(self) -> dict[str, str]:
+        return execute.base_env(self.journal.home, self.work)
+
+    def _pid_for(self, in_name: str) -> int | None:
+        return self.ctx.pid(in_name) if in_name else None
+
+    def _run_short(self, command: str, in_name: str, timeout: float) -> execute.Completed:
+        self._ensure_work()
+        argv = execute.command_argv(command, self._pid_for(in_name))
+        return execute.run(
+            self.journal, argv, name="check", cwd=self.work, env=self.env(), timeout=timeout
+        )
+
+    # -- requirements --------------------------------------------------------------------
+    def missing(self, step: Step) -> list[str]:
+        """Unmet requirements of the lesson and *step*, each with its fix."""
+        reqs = list(dict.fromkeys([*self.lesson.requires, *step.requires]))
+        if not reqs:
+            return []
+        from lab.ops import doctor
+
+        if self._doctor is None:
+            self._doctor = doctor.run_checks(self.journal.home)
+        out = []
+        for c in doctor.missing(reqs, self._doctor):
+            out.append(f"{c.name}: {c.detail}" + (f" — fix: {c.fix}" if c.fix else ""))
+        return out
+
+    # -- actions ---------------------------------------------------------------------------
+    def _run_action(
+        self, step: Step, index: int, a: Action, cancel: threading.Event | None, in_name: str
+    ) -> ActionResult:
+        kind = a.kind
+        try:
+            command = self.vars.fill(a.body.strip())
+            pid = self._pid_for(in_name)
+        except LabError as e:
+            r = ActionResult(kind, a.body.strip(), exit=None, ok=False, note=e.message)
+            self._emit(ActionFinished(step.id, index, r))
+            return r
+        timeout = float(a.attrs.get("timeout") or step.timeout or DEFAULT_TIMEOUT)
+        if kind == "cleanup":
+            timeout = min(timeout, CLEANUP_TIMEOUT)
+        shown = command if not in_name else f"[in {in_name}] {command}"
+        self._emit(ActionStarted(step.id, index, kind, shown))
+        c = execute.run(
+            self.journal,
+            execute.command_argv(command, pid),
+            name=f"{kind}:{step.id}",
+            cwd=self.work,
+            env=self.env(),
+            timeout=timeout,
+            cancel=cancel,
+            on_line=lambda stream, text: self._emit(Output(step.id, index, stream, text)),
+        )
+        expected = None if kind == "cleanup" else a.expect
+        ok, note = judge(c, expected, timeout)
+        r = ActionResult(
+            kind, shown, c.exit, expected, c.stdout, c.stderr, c.seconds, ok=ok, note=note
+        )
+        if kind in ("run", "solution"):
+            self.ctx.results.setdefault(step.id, []).append(r)
+            self.vars.outs[step.id] = c.stdout.strip()
+        self._emit(ActionFinished(step.id, index, r))
+        if c.cancelled:
+            raise _Cancelled
+        return r
+
+    def _spawn(self, step: Step, index: int, a: Action) -> ActionResult:
+        name = a.attrs.get("name", "")
+        t0 = time.monotonic()
+        try:
+            if not name:
+                raise LabError("a spawn needs name=NAME")
+            command = self.vars.fill(a.body.strip())
+            in_name = a.attrs.get("in", "")
+            pid = self._pid_for(in_name)
+        except LabError as e:
+            r = ActionResult("spawn", a.body.strip(), ok=False, note=e.message)
+            self._emit(ActionFinished(step.id, index, r))
+            return r
+        self._emit(ActionStarted(step.id, index, "spawn", command))
+        argv = (
+            spawn.argv_for(command)
+            if pid is None
+            else execute.container_argv(pid, [execute.shell_in(pid), "-c", command])
+        )
+        log = self.work / f".spawn-{name}.log"
+        try:
+            sp = spawn.start(self.journal, name, argv, cwd=self.work, env=self.env(), log=log)
+        except OSError as e:
+            r = ActionResult("spawn", command, ok=False, note=f"could not start: {e.strerror or e}")
+            self._emit(ActionFinished(step.id, index, r))
+            return r
+        secs = time.monotonic() - t0
+        if not sp.alive():
+            status = sp.popen.poll()
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            note = f"{name} exited at once (status {status})" + (
+                ": " + " / ".join(tail) if tail else ""
+            )
+            self.journal.undo(sp.entry)
+            r = ActionResult("spawn", command, exit=status, seconds=secs, ok=False, note=note)
+        else:
+            self.ctx.spawned[name] = sp
+            self.vars.pids[name] = sp.pid
+            r = ActionResult(
+                "spawn", command, seconds=secs, pid=sp.pid, note=f"{name} runs as pid {sp.pid}"
+            )
+        self._emit(ActionFinished(step.id, index, r))
+        return r
+
+    def _view(self, step: Step, a: Action) -> ViewResult:
+        try:
+            params = self.vars.fill_all(dict(a.params))
+            module = views.get(a.name)
+            data = module.collect(self.ctx, **params)
+            v = ViewResult(a.name, params, data)
+        except LabError as e:
+            v = ViewResult(a.name, dict(a.params), None, e.message)
+        except Exception as e:  # a broken view is reported, never raised
+            v = ViewResult(a.name, dict(a.params), None, f"{type(e).__name__}: {e}")
+        self._emit(ViewReady(step.id, v))
+        return v
+
+    def _forget_after(self, mark: int) -> None:
+        for name, sp in list(self.ctx.spawned.items()):
+            if sp.entry.seq > mark:
+                del self.ctx.spawned[name]
+                self.vars.pids.pop(name, None)
+
+    # -- steps ------------------------------------------------------------------------------
+    def try_in(self, step: Step) -> str:
+        tries = step.of("try")
+        return tries[0].attrs.get("in", "") if tries else ""
+
+    def run_step(
+        self, index: int, cancel: threading.Event | None = None, solution: bool = False
+    ) -> StepResult:
+        step = self.lesson.steps[index]
+        t0 = time.monotonic()
+        self.ctx.step_id = step.id
+        miss = self.missing(step)
+        if miss:
+            res = StepResult(step.id, "skipped", reason="missing " + "; ".join(miss))
+            self._emit(StepFinished(res))
+            return res
+        self._ensure_work()
+        mark = self.journal.mark()
+        if index not in self._started:
+            self._started.append(index)
+        self.ctx.results.pop(step.id, None)
+        res = StepResult(step.id, "passed")
+        try:
+            self._step_body(step, res, cancel, solution)
+        except _Cancelled:
+            res.status, res.reason = "cancelled", "cancelled: what this step started was undone"
+        if res.status == "cancelled" or (cancel is not None and cancel.is_set()):
+            res.status = "cancelled"
+            res.reason = res.reason or "cancelled: what this step started was undone"
+            self.journal.rollback(mark)
+            self._forget_after(mark)
+        res.seconds = time.monotonic() - t0
+        self._emit(StepFinished(res))
+        return res
+
+    def _fail(self, res: StepResult, status: StepStatus, reason: str) -> None:
+        res.status, res.reason = status, reason
+
+    def _step_body(
+        self, step: Step, res: StepResult, cancel: threading.Event | None, solution: bool
+    ) -> None:
+        for i, a in enumerate(step.actions):
+            if a.kind not in ("run", "spawn"):
+                continue
+            if a.kind == "run":
+                r = self._run_action(step, i, a, cancel, a.attrs.get("in", ""))
+            else:
+                r = self._spawn(step, i, a)
+            res.actions.append(r)
+            if not r.ok:
+                return self._fail(res, "failed", f"`{r.command}`: {r.note}")
+        if solution:
+            for i, a in enumerate(step.actions):
+                if a.kind == "solution":
+                    r = self._run_action(step, i, a, cancel, a.attrs.get("in") or self.try_in(step))
+                    res.actions.append(r)
+                    if not r.ok:
+                        return self._fail(res, "failed", f"solution `{r.command}`: {r.note}")
+        for a in step.of("view"):
+            v = self._view(step, a)
+            res.views.append(v)
+            if v.error:
+                return self._fail(res, "failed", f"view {v.name}: {v.error}")
+        res.checks = self.check_step(self.lesson.steps.index(step))
+        bad = [c for c in res.checks if not c.ok]
+        if bad:
+            self._fail(
+                res, "failed", "; ".join(f"check failed: {c.message}: {c.reason}" for c in bad)
+            )
+        return None
+
+    def check_step(self, index: int) -> list[CheckResult]:
+        """Evaluate the step's checks now (after the learner tried it themselves)."""
+        step = self.lesson.steps[index]
+        self.ctx.step_id = step.id
+        out = []
+        for a in step.of("check"):
+            r = checks.evaluate(a, self.ctx)
+            out.append(r)
+            self._emit(CheckDone(step.id, r))
+        return out
+
+    def shell(self, index: int) -> list[str]:
+        """argv of an interactive shell in the step's try context."""
+        self._ensure_work()
+        step = self.lesson.steps[index]
+        name = self.try_in(step)
+        exports = (
+            f"export SHIKUMI_HOME={shlex.quote(str(self.journal.home))}"
+            f" SHIKUMI_WORK={shlex.quote(str(self.work))}"
+        )
+        if not name:
+            ps1 = shlex.quote("(shikumi) # ")
+            script = (
+                f"cd {shlex.quote(str(self.work))} && {exports} PS1={ps1} && exec bash --norc -i"
+            )
+            return ["bash", "-c", script]
+        pid = self.ctx.pid(name)
+        sh = execute.shell_in(pid)
+        ps1 = shlex.quote(f"(shikumi:{name}) # ")
+        interactive = f"{sh} --norc -i" if sh.endswith("bash") else f"{sh} -i"
+        script = f"{exports} PS1={ps1}; exec {interactive}"
+        return execute.container_argv(pid, [sh, "-c", script])
+
+    def finish(self) -> Report:
+        """Run the cleanup blocks (newest step first), then undo the journal back to the start."""
+        warnings = []
+        for index in reversed(self._started):
+            step = self.lesson.steps[index]
+            for i, a in reversed(list(enumerate(step.actions))):
+                if a.kind != "cleanup":
+                    continue
+                in_name = a.attrs.get("in", "")
+                if in_name and in_name not in self.ctx.spawned:
+                    continue
+                try:
+                    r = self._run_action(step, i, a, None, in_name)
+                except _Cancelled:
+                    continue
+                if r.exit != 0:
+                    warnings.append(f"cleanup of step {step.id!r} exited {r.exit}: {r.note}")
+        report = self.journal.rollback(self._mark)
+        report.warnings.extend(warnings)
+        self.ctx.spawned.clear()
+        self.vars.pids.clear()
+        self._started.clear()
+        self._work_ready = False
+        return report
