@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lab.errors import LabError
 from lab.lesson.execute import Completed
@@ -27,6 +28,7 @@ class Context:
     step_id: str = ""
     lang: str = "en"
     results: dict[str, list[ActionResult]] = field(default_factory=dict)  # step id -> run/solution
+    op_results: dict[str, Any] = field(default_factory=dict)  # step id -> data of its last op
     spawned: dict[str, Spawned] = field(default_factory=dict)
     runner: CommandRunner | None = None
 

@@ -36,6 +36,7 @@ from lab.lesson.parse import Fence, Parsed, Section
 ACTION_ATTRS: dict[str, tuple[str, ...]] = {
     "run": ("expect", "timeout", "in"),
     "spawn": ("name", "in"),
+    "op": (),
     "view": (),
     "check": (),
     "try": ("in",),
@@ -44,7 +45,7 @@ ACTION_ATTRS: dict[str, tuple[str, ...]] = {
     "cleanup": ("timeout", "in"),
 }
 NEEDS_BODY = ("run", "spawn", "try", "hint", "solution", "cleanup")
-HAS_VARIABLES = ("run", "spawn", "solution", "cleanup", "try", "view", "check")
+HAS_VARIABLES = ("run", "spawn", "op", "solution", "cleanup", "try", "view", "check")
 TRANSLATED_KINDS = ("try", "hint")
 PLAIN_VARIABLES = ("home", "work", "lesson", "assets")
 # check/view parameters that name a process (a pid, "self", "host" or a spawned name)
@@ -282,7 +283,7 @@ class _LessonLinter:
             self.process_name(f.attrs["in"], f.line, scope, f"```{kind} in=")
         if kind == "spawn":
             self.spawn(f, scope)
-        elif kind in ("view", "check"):
+        elif kind in ("view", "check", "op"):
             self.named(f, a, scope)
         if kind in HAS_VARIABLES:
             cleanup = kind == "cleanup"
@@ -316,9 +317,11 @@ class _LessonLinter:
 
     def named(self, f: Fence, a: Action, scope: _Scope) -> None:
         kind = f.kind
-        table = self.reg.views if kind == "view" else self.reg.checks
-        example = "```view tree" if kind == "view" else "```check path-exists"
-        what = "view" if kind == "view" else "check kind"
+        table = {"view": self.reg.views, "check": self.reg.checks, "op": self.reg.ops}[kind]
+        example = {"view": "```view tree", "check": "```check path-exists", "op": "```op rootfs"}[
+            kind
+        ]
+        what = {"view": "view", "check": "check kind", "op": "operation"}[kind]
         if not f.name:
             known = f" (known: {', '.join(sorted(table))})" if table else ""
             self.add(f.line, f"```{kind} needs a {what} after it, like {example}{known}")

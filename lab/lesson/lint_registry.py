@@ -158,12 +158,13 @@ def _hints(obj: Any) -> dict[str, Any]:
 class Registry:
     views: dict[str, dict[str, Param]] | None = None  # None: not known, not checked
     checks: dict[str, dict[str, Param]] | None = None
+    ops: dict[str, dict[str, Param]] | None = None
     requirements: set[str] | None = None
     one_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # check kind -> at least one
 
     @classmethod
     def default(cls) -> Registry:
-        return cls(_views(), _checks(), _requirements(), _one_of())
+        return cls(_views(), _checks(), _ops(), _requirements(), _one_of())
 
 
 def _guard(fn: Callable[[], Any]) -> Any:
@@ -188,6 +189,15 @@ def _checks() -> dict[str, dict[str, Param]] | None:
 
         spec = getattr(checks, "spec", None)
         return {k: spec_from(spec(k) if spec else v) for k, v in checks.KINDS.items()}
+
+    return _guard(read)
+
+
+def _ops() -> dict[str, dict[str, Param]] | None:
+    def read() -> dict[str, dict[str, Param]]:
+        from lab.lesson import operations
+
+        return {n: spec_from(operations.params(n)) for n in sorted(operations.names())}
 
     return _guard(read)
 

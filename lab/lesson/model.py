@@ -25,6 +25,10 @@ File format (full reference: docs/authoring.md)
     ```spawn name=box
     unshare --pid --fork --mount-proc sleep 600
     ```
+    ```op rootfs
+    root = "{{work}}/rootfs"           # a lab operation, run in-process
+    programs = ["sh", "ls"]            # through the lesson's journal
+    ```
     ```view tree
     path = "{{work}}/rootfs"
     depth = 1
@@ -60,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-ACTION_KINDS = ("run", "spawn", "view", "check", "try", "hint", "solution", "cleanup")
+ACTION_KINDS = ("run", "spawn", "op", "view", "check", "try", "hint", "solution", "cleanup")
 LANGS = ("en", "ja")
 
 
@@ -69,7 +73,7 @@ class Action:
     kind: str  # one of ACTION_KINDS
     body: str  # the fence's content (command, TOML parameters, or prose)
     line: int  # 1-based line of the opening fence, for messages
-    name: str = ""  # view name / check kind (second word of the info string)
+    name: str = ""  # view name / check kind / operation (second word of the info string)
     attrs: dict[str, str] = field(default_factory=dict)  # key=value after the kind
     params: dict[str, Any] = field(default_factory=dict)  # parsed TOML body (view, check)
 
@@ -120,7 +124,9 @@ class Lesson:
     requires: list[str] = field(default_factory=list)
     intro: str = ""
     steps: list[Step] = field(default_factory=list)
-    i18n: dict[str, dict[str, Any]] = field(default_factory=dict)  # lang -> {"title","summary","intro"}
+    i18n: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # lang -> {"title","summary","intro"}
 
     @property
     def number(self) -> str:

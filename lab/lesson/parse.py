@@ -22,7 +22,7 @@ from typing import Any
 
 from lab.lesson.model import ACTION_KINDS, Problem
 
-NAMED_KINDS = ("view", "check")  # kinds whose second word is a name
+NAMED_KINDS = ("view", "check", "op")  # kinds whose second word is a name
 
 _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _HEADING = re.compile(r"^ {0,3}##(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")

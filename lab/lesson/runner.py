@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lab import views
 from lab.errors import LabError
-from lab.lesson import checks, execute, spawn
+from lab.lesson import checks, execute, operations, spawn
 from lab.lesson.context import Context
 from lab.lesson.model import (
     Action,
@@ -252,6 +252,33 @@ class Runner:
         self._emit(ActionFinished(step.id, index, r))
         return r
 
+    def _op(self, step: Step, index: int, a: Action) -> ActionResult:
+        t0 = time.monotonic()
+        try:
+            params = self.vars.fill_all(dict(a.params))
+            op = operations.get(a.name)
+            command = operations.shown(a.name, params)
+        except LabError as e:
+            r = ActionResult("op", f"op {a.name}", ok=False, note=e.message)
+            self._emit(ActionFinished(step.id, index, r))
+            return r
+        self._emit(ActionStarted(step.id, index, "op", command))
+        try:
+            res = op.run(self.ctx, self.journal, params)
+        except LabError as e:
+            r = ActionResult("op", command, exit=1, stderr=e.message, ok=False, note=e.message)
+        except OSError as e:
+            msg = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else "")
+            r = ActionResult("op", command, exit=1, stderr=msg, ok=False, note=msg)
+        else:
+            self.ctx.op_results[step.id] = res.data
+            for line in res.summary.splitlines():
+                self._emit(Output(step.id, index, "stdout", line))
+            r = ActionResult("op", command, exit=0, stdout=res.summary + "\n")
+        r.seconds = time.monotonic() - t0
+        self._emit(ActionFinished(step.id, index, r))
+        return r
+
     def _view(self, step: Step, a: Action) -> ViewResult:
         try:
             params = self.vars.fill_all(dict(a.params))
@@ -313,10 +340,12 @@ class Runner:
         self, step: Step, res: StepResult, cancel: threading.Event | None, solution: bool
     ) -> None:
         for i, a in enumerate(step.actions):
-            if a.kind not in ("run", "spawn"):
+            if a.kind not in ("run", "spawn", "op"):
                 continue
             if a.kind == "run":
                 r = self._run_action(step, i, a, cancel, a.attrs.get("in", ""))
+            elif a.kind == "op":
+                r = self._op(step, i, a)
             else:
                 r = self._spawn(step, i, a)
             res.actions.append(r)

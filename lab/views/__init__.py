@@ -19,7 +19,19 @@ from typing import Any
 
 from lab.errors import LabError
 
-_BUILTIN = ("output", "table", "tree", "trees", "diff", "proctree", "compare", "nsinodes", "lddtree", "fstypes")
+_BUILTIN = (
+    "output",
+    "table",
+    "tree",
+    "trees",
+    "diff",
+    "proctree",
+    "compare",
+    "nsinodes",
+    "lddtree",
+    "fstypes",
+    "rootfs",
+)
 _registry: dict[str, ModuleType | str] = {n: f"lab.views.{n}" for n in _BUILTIN}
 
 

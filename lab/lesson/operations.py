@@ -1,0 +1,154 @@
+"""Lab operations a lesson can run in-process with an ```op NAME block.
+
+A shell command is the right tool for most steps; an operation is for work
+that later lessons and the benchmarks reuse (building the rootfs) and that
+must go through the lesson's journal. Each operation says what it will do,
+in the shell commands a learner could type for the same result, before it
+runs (``describe``), and returns typed data that views show (``of = STEP``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lab.errors import LabError
+from lab.ops import rootfs
+from lab.ops.home import require_inside
+from lab.ops.journal import Journal
+
+
+@dataclass
+class OpResult:
+    summary: str  # a few lines shown as the operation's output
+    data: Any  # typed data for views
+
+
+@dataclass
+class RootfsResult:
+    rootfs: rootfs.Rootfs
+    estimate: rootfs.CopyEstimate | None
+    tar: str = ""
+    tar_bytes: int = 0
+
+
+class _Rootfs:
+    """Build a rootfs from the ldd closure of some programs (or busybox), optionally tar it."""
+
+    PARAMS: ClassVar[dict[str, tuple[Any, bool]]] = {
+        "root": (str, True),
+        "programs": (list, False),
+        "scripts": (dict, False),  # path inside -> text, or "@assets/NAME" for a file in assets/
+        "busybox": (bool, False),
+        "tar": (str, False),
+        "estimate": (bool, False),  # also size up the slides' cp -r /bin /lib /usr… (no copying)
+    }
+
+    def describe(self, p: dict[str, Any]) -> str:
+        root = p["root"]
+        if p.get("busybox"):
+            lines = [
+                f"mkdir -p {root}/bin",
+                f"cp $(which busybox) {root}/bin/",
+                f"for a in sh ls cat …; do ln -s busybox {root}/bin/$a; done",
+            ]
+        else:
+            progs = " ".join(p.get("programs") or rootfs.DEFAULT_PROGRAMS)
+            lines = [
+                f"# the files {progs} need, as ldd reports them:",
+                f"for f in $(ldd $(which {progs}) | grep -o '/[^ ]*' | sort -u) $(which {progs}); do",
+                f'    cp --parents -L "$f" {root}/',
+                "done",
+            ]
+        for path in p.get("scripts") or {}:
+            lines.append(f"install -m 755 … {root}{path}")
+        if p.get("tar"):
+            lines.append(f"tar -C {root} -cf {p['tar']} .")
+        return "\n".join(lines)
+
+    def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> OpResult:
+        root = require_inside(p["root"], journal.home)
+        scripts = {str(k): _script_text(str(v), ctx) for k, v in (p.get("scripts") or {}).items()}
+        if root.exists():  # rebuilt from scratch: the lesson's work is disposable
+            from lab.ops.undo import safe_rmtree
+
+            safe_rmtree(str(root), journal.home)
+        if p.get("busybox"):
+            built = rootfs.build_busybox(journal, root, scripts)
+        else:
+            built = rootfs.build(
+                journal, root, [str(x) for x in p.get("programs") or []] or None, scripts
+            )
+        est = rootfs.estimate_copy_all() if p.get("estimate") else None
+        out = RootfsResult(built, est)
+        lines = [
+            f"built {root} in {built.seconds * 1000:.0f} ms: {len(built.files)} files, {built.bytes / 1e6:.1f} MB ({built.method})"
+        ]
+        if p.get("tar"):
+            tar = require_inside(p["tar"], journal.home)
+            tar.parent.mkdir(parents=True, exist_ok=True)
+            out.tar, out.tar_bytes = str(tar), rootfs.to_tar(root, tar)
+            lines.append(f"packed {tar}: {out.tar_bytes / 1e6:.1f} MB")
+        if est:
+            lines.append(
+                f"the slides' cp -r of {' '.join(est.paths)} would copy {est.bytes / 1e9:.2f} GB in {est.files} files"
+            )
+        return OpResult("\n".join(lines), out)
+
+
+class _Unpack:
+    """Unpack a rootfs tar into a directory (the slides' /var/lib/containers/test)."""
+
+    PARAMS: ClassVar[dict[str, tuple[Any, bool]]] = {"tar": (str, True), "dest": (str, True)}
+
+    def describe(self, p: dict[str, Any]) -> str:
+        return f"mkdir -p {p['dest']} && tar -C {p['dest']} -xf {p['tar']}"
+
+    def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> OpResult:
+        from lab.ops.resources import make_dir
+
+        dest = require_inside(p["dest"], journal.home)
+        make_dir(journal, dest)
+        rootfs.from_tar(Path(p["tar"]), dest)
+        n = sum(1 for _ in dest.rglob("*"))
+        return OpResult(
+            f"unpacked {p['tar']} into {dest}: {n} entries", {"dest": str(dest), "entries": n}
+        )
+
+
+def _script_text(value: str, ctx: Any) -> str:
+    if value.startswith("@assets/"):
+        path = Path(ctx.vars.fill("{{assets}}")) / value[len("@assets/") :]
+        try:
+            return path.read_text()
+        except OSError as e:
+            raise LabError(f"cannot read {path}: {e.strerror}") from None
+    return value
+
+
+_REGISTRY: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack()}
+
+
+def names() -> set[str]:
+    return set(_REGISTRY)
+
+
+def params(name: str) -> dict[str, tuple[Any, bool]]:
+    return dict(get(name).PARAMS)
+
+
+def get(name: str) -> Any:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LabError(
+            f"unknown operation {name!r} (known: {', '.join(sorted(_REGISTRY))})"
+        ) from None
+
+
+def shown(name: str, p: dict[str, Any]) -> str:
+    """What the learner sees before the operation runs."""
+    args = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in p.items() if k != "scripts")
+    return f"# lab operation: {name} {args}\n# by hand, that is:\n" + get(name).describe(p)
