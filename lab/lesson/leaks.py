@@ -36,30 +36,13 @@ def _cgroups() -> list[str]:
     return found
 
 
-def processes_marked(prefix: str) -> list[int]:
-    """Pids whose SHIKUMI_MARK starts with *prefix* (any pid namespace)."""
-    needle = f"{procs.MARK_VAR}={prefix}".encode()
-    me, out = os.getpid(), []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            with open(f"/proc/{name}/environ", "rb") as f:
-                env = f.read()
-        except OSError:
-            continue
-        if any(v.startswith(needle) for v in env.split(b"\0")) and procs.alive(int(name)):
-            out.append(int(name))
-    return out
-
-
 def snapshot(home: Path, session: str) -> Snapshot:
     home_s = str(home)
     things = {f"mount {m.target}" for m in mounts.under(home_s) if m.target != home_s}
     things |= {f"netns {n}" for n in _names("/run/netns", "shk")}
     things |= {f"link {n}" for n in _names("/sys/class/net", "shk")}
     things |= {f"cgroup {c}" for c in _cgroups()}
-    things |= {f"process {p}" for p in processes_marked(f"shikumi-{session}-")}
+    things |= {f"process {p}" for p in procs.with_marker(f"shikumi-{session}-", prefix=True)}
     return Snapshot(frozenset(things))
 
 

@@ -12,17 +12,12 @@ from __future__ import annotations
 import contextlib
 import shlex
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.ops import procs, resources
 from lab.ops.journal import Entry, Journal
 
-LAUNCHERS = frozenset(
-    {"unshare", "nsenter", "setsid", "env", "timeout", "chroot", "stdbuf", "nice", "setpriv"}
-)
-SHELLS = frozenset({"bash", "sh", "dash"})
 WAIT = 2.0  # bound on the descent
 SHELL_WAIT = 0.3  # a top-level shell that neither execs nor forks by then is the process
 _SHELL_CHARS = set("|&;<>()$`*?[]{}~!#\\\"'\n")
@@ -51,47 +46,6 @@ def argv_for(body: str) -> list[str]:
     return ["bash", "-c", text]
 
 
-def comm(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/comm") as f:
-            return f.read().strip()
-    except OSError:
-        return ""
-
-
-def children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        for tid in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                kids += [int(x) for x in (tid / "children").read_text().split()]
-    except OSError:
-        return []
-    return kids
-
-
-def innermost(top: int, wait: float = WAIT) -> int:
-    """Follow launcher chains from *top* down to the process they launched."""
-    pid = top
-    deadline = time.monotonic() + wait
-    shell_deadline = time.monotonic() + SHELL_WAIT
-    while True:
-        name = comm(pid)
-        if not name:
-            return pid  # gone: the caller notices
-        launcher = name in LAUNCHERS or (name in SHELLS and pid == top)
-        if not launcher:
-            return pid
-        kids = children(pid)
-        if len(kids) == 1:
-            pid = kids[0]
-            continue
-        now = time.monotonic()
-        if len(kids) > 1 or now > deadline or (name in SHELLS and now > shell_deadline):
-            return pid
-        time.sleep(0.002)
-
-
 def start(
     journal: Journal, name: str, argv: list[str], *, cwd: Path, env: dict[str, str], log: Path
 ) -> Spawned:
@@ -107,7 +61,7 @@ def start(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    pid = innermost(popen.pid)
+    pid = procs.innermost(popen.pid, WAIT, SHELL_WAIT)
     st = procs.starttime(pid)
     journal.update(entry, inner=pid, inner_start=st)
     return Spawned(name, shlex.join(argv), popen, entry, pid, st, log)

@@ -39,8 +39,9 @@ def alive(pid: int, start: int | None = None) -> bool:
         return False
 
 
-def with_marker(marker: str) -> list[int]:
-    """Pids whose environment carries SHIKUMI_MARK=<marker> (any pid namespace)."""
+def with_marker(marker: str, prefix: bool = False) -> list[int]:
+    """Pids whose environment carries SHIKUMI_MARK=<marker> (or, with *prefix*,
+    a marker starting with it), in any pid namespace."""
     needle = f"{MARK_VAR}={marker}".encode()
     found = []
     me = os.getpid()
@@ -52,7 +53,10 @@ def with_marker(marker: str) -> list[int]:
                 env = f.read()
         except OSError:
             continue
-        if needle in env.split(b"\0"):
+        values = env.split(b"\0")
+        if (any(v.startswith(needle) for v in values) if prefix else needle in values) and alive(
+            int(name)
+        ):
             found.append(int(name))
     return found
 
@@ -82,8 +86,21 @@ def kill_all(pids: list[int], timeout: float = 2.0) -> list[int]:
 
 # programs that only set something up and then run (or fork) the real command
 LAUNCHERS = frozenset(
-    {"unshare", "nsenter", "setsid", "env", "timeout", "chroot", "sudo", "stdbuf", "nohup"}
+    {
+        "unshare",
+        "nsenter",
+        "setsid",
+        "env",
+        "timeout",
+        "chroot",
+        "stdbuf",
+        "nice",
+        "setpriv",
+        "sudo",
+        "nohup",
+    }
 )
+SHELLS = frozenset({"bash", "sh", "dash"})
 
 
 def comm(pid: int) -> str:
@@ -94,27 +111,30 @@ def comm(pid: int) -> str:
         return ""
 
 
-def innermost(pid: int, wait: float = 2.0) -> int:
-    """Follow launcher chains down to the process that does the work.
+def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
+    """Follow launcher chains from *top* down to the process that does the work.
 
     `unshare --fork CMD` forks: the container's PID 1 is its child. `chroot`
-    and `unshare` without --fork exec, so the pid stays the same. Waits (up
-    to *wait* seconds) for a launcher to fork or exec.
+    and `unshare` without --fork exec, so the pid stays the same. A top-level
+    shell (`bash -c "…"`) counts as a launcher too, but one that neither execs
+    nor forks within *shell_wait* seconds is itself the process. Bounded by *wait*.
     """
     from lab.ops.procfs import children  # local: procfs imports nothing from here
 
+    pid = top
     deadline = time.monotonic() + wait
-    current = pid
+    shell_deadline = time.monotonic() + shell_wait
     while True:
-        name = comm(current)
+        name = comm(pid)
         if not name:
-            return current
-        if name not in LAUNCHERS:
-            return current
-        kids = children(current)
+            return pid  # gone: the caller notices
+        if name not in LAUNCHERS and not (name in SHELLS and pid == top):
+            return pid
+        kids = children(pid)
         if len(kids) == 1:
-            current = kids[0]
+            pid = kids[0]
             continue
-        if len(kids) > 1 or time.monotonic() > deadline:
-            return current
+        now = time.monotonic()
+        if len(kids) > 1 or now > deadline or (name in SHELLS and now > shell_deadline):
+            return pid
         time.sleep(0.002)

@@ -42,30 +42,7 @@ DEFAULT_PROGRAMS = [
     "readlink",
 ]
 SKELETON = ["proc", "sys", "dev", "tmp", "etc", "root", "opt/bin", "var/tmp"]
-BUSYBOX_APPLETS = [
-    "sh",
-    "ls",
-    "cat",
-    "echo",
-    "sleep",
-    "hostname",
-    "ps",
-    "mount",
-    "umount",
-    "mkdir",
-    "id",
-    "uname",
-    "grep",
-    "readlink",
-    "ip",
-    "tree",
-    "top",
-    "df",
-    "free",
-    "ifconfig",
-    "env",
-    "vi",
-]
+BUSYBOX_APPLETS = [*DEFAULT_PROGRAMS, "ip", "tree", "top", "df", "free", "ifconfig", "env", "vi"]
 
 
 @dataclass
