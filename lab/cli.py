@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("lesson", help="lesson id or its number (05-libraries or 05)")
     s.add_argument("--step", type=int, default=None, metavar="N", help="start at step N (1-based)")
     s.add_argument("--watch", action="store_true", help="reload the lesson when its file is saved")
-    s.set_defaults(func=_not_yet("the app"))
+    s.set_defaults(func=_lazy("lab.commands.app_cmd", "cmd_open"))
 
     s = sub.add_parser(
         "list", parents=[lang], help="list the lessons: id, title, steps, availability, progress"
@@ -215,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args.command = "app"
-        args.func = _not_yet("the app")
+        args.func = _lazy("lab.commands.app_cmd", "cmd_app")
     try:
         return int(args.func(args) or 0)
     except LabError as e:

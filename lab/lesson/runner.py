@@ -8,11 +8,14 @@ rolls the journal back to where the runner started.
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lab import views
 from lab.errors import LabError
@@ -82,6 +85,16 @@ class StepFinished:
 Event = ActionStarted | Output | ActionFinished | ViewReady | CheckDone | StepFinished
 
 
+_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def transcript_text(raw: bytes) -> str:
+    """A `script` typescript as plain text: no escape sequences, no carriage returns."""
+    text = _ANSI.sub(b"", raw).replace(b"\r\n", b"\n").replace(b"\r", b"")
+    lines = [ln for ln in text.decode(errors="replace").split("\n") if not ln.startswith("Script ")]
+    return "\n".join(lines)
+
+
 class _Cancelled(Exception):
     pass
 
@@ -125,6 +138,7 @@ class Runner:
         self.ctx = Context(self.vars, lang=lang, runner=self._run_short)
         self._work_ready = False
         self._started: list[int] = []  # steps run, in order (their cleanups run at finish)
+        self._try_logs: dict[int, Path] = {}  # step index -> the learner's shell transcript
 
     # -- helpers -----------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -372,9 +386,14 @@ class Runner:
         return None
 
     def check_step(self, index: int) -> list[CheckResult]:
-        """Evaluate the step's checks now (after the learner tried it themselves)."""
+        """Evaluate the step's checks now (after the learner tried it themselves).
+
+        What the learner typed and saw in the try-it-yourself shell counts as the
+        step's output, so `output-matches` checks judge their own commands.
+        """
         step = self.lesson.steps[index]
         self.ctx.step_id = step.id
+        self._ingest_try(index)
         out = []
         for a in step.of("check"):
             r = checks.evaluate(a, self.ctx)
@@ -383,7 +402,27 @@ class Runner:
         return out
 
     def shell(self, index: int) -> list[str]:
-        """argv of an interactive shell in the step's try context."""
+        """argv of an interactive shell in the step's try context, its session
+        recorded (util-linux `script`) so the checks can read what happened."""
+        argv = self._shell_argv(index)
+        if not shutil.which("script"):
+            return argv
+        log = self.work / f".try-{self.lesson.steps[index].id}.log"
+        log.unlink(missing_ok=True)
+        self._try_logs[index] = log
+        return ["script", "--quiet", "--flush", "--return", "--command", shlex.join(argv), str(log)]
+
+    def _ingest_try(self, index: int) -> None:
+        log = self._try_logs.pop(index, None)
+        if log is None or not log.exists():
+            return
+        text = transcript_text(log.read_bytes())
+        step = self.lesson.steps[index]
+        r = ActionResult("try", "(your shell)", exit=0, stdout=text)
+        self.ctx.results.setdefault(step.id, []).append(r)
+        self.vars.outs[step.id] = text.strip()
+
+    def _shell_argv(self, index: int) -> list[str]:
         self._ensure_work()
         step = self.lesson.steps[index]
         name = self.try_in(step)

@@ -1,0 +1,61 @@
+"""`shikumi` (no command) and `shikumi open LESSON [--step N] [--watch]`: the app.
+
+Textual is imported here, inside the functions, so `shikumi --help` and the
+headless commands never pay for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab.errors import LabError
+
+
+def _run(
+    lang: str | None, lesson_name: str | None = None, step: int | None = None, watch: bool = False
+) -> int:
+    from lab.ops.home import home_dir
+    from lab.tui import engine
+
+    lang = engine.pick_lang(lang)
+    home = home_dir()
+    dirs = engine.lesson_dirs()
+    lesson = None
+    if lesson_name is not None:
+        folder = engine.resolve(lesson_name, dirs)
+        lesson, problems = engine.load(folder, lang)
+        if lesson is None or problems:
+            for p in problems:
+                print(p, file=sys.stderr)
+            raise LabError(
+                f"lesson {lesson_name!r} has errors", "fix them (shikumi check lists them)"
+            )
+        if step is not None and not 1 <= step <= len(lesson.steps):
+            raise LabError(
+                f"lesson {lesson.id} has no step {step}", f"steps are 1 to {len(lesson.steps)}"
+            )
+    if not sys.stdout.isatty():
+        raise LabError(
+            "the app needs a terminal", "run it in a terminal, or use shikumi play for no screen"
+        )
+
+    from lab.tui.app import ShikumiApp
+
+    app = ShikumiApp(
+        home, lang, dirs=[Path(d) for d in dirs], lesson=lesson, step=step, watch=watch
+    )
+    try:
+        code = app.run()
+    finally:
+        app.close_all()
+    return int(code or app.return_code or 0)
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    return _run(getattr(args, "lang", None))
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    return _run(getattr(args, "lang", None), args.lesson, args.step, args.watch)

@@ -1,0 +1,199 @@
+"""The app's one doorway to the lesson engine (lab/lesson, lab/ops).
+
+Screens never import the engine directly: they ask this module. That keeps the
+screens free of engine details and gives tests one place to swap things.
+Nothing here touches a widget; everything here may run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lab.lesson.model import Lesson, Problem
+
+
+@dataclass
+class Entry:
+    """One row of the lesson list: a lesson that loaded, or a folder that did not."""
+
+    folder: Path
+    lesson: Lesson | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.lesson.id if self.lesson else self.folder.name
+
+    @property
+    def part(self) -> str:
+        return (self.lesson.part if self.lesson else "") or ""
+
+
+def lesson_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Where lessons come from: the bundled folder, then any the user named."""
+    from lab.lesson import catalog
+
+    dirs = [Path(d) for d in (extra or [])]
+    return dirs or [catalog.bundled_dir()]
+
+
+def load_entries(dirs: list[Path], lang: str) -> list[Entry]:
+    """Every lesson folder in *dirs*, loaded (a broken one keeps its problems)."""
+    from lab.lesson import catalog
+    from lab.lesson.loader import load_lesson
+
+    out: list[Entry] = []
+    for folder in catalog.find(dirs):
+        lesson, problems = load_lesson(folder, lang)
+        out.append(Entry(Path(folder), lesson, [p for p in problems if p.severity == "error"]))
+    return out
+
+
+def resolve(name: str, dirs: list[Path]) -> Path:
+    """The folder of lesson *name* (id, number or path); LabError if none."""
+    from lab.lesson import catalog
+
+    return Path(catalog.resolve(name, dirs))
+
+
+def load(folder: Path, lang: str) -> tuple[Lesson | None, list[Problem]]:
+    from lab.lesson.loader import load_lesson
+
+    lesson, problems = load_lesson(folder, lang)
+    return lesson, [p for p in problems if p.severity == "error"]
+
+
+def lesson_mtime(folder: Path) -> float:
+    """Newest modification time of the lesson's files (for --watch)."""
+    newest = 0.0
+    try:
+        for p in folder.iterdir():
+            if p.suffix in (".md", ".toml"):
+                newest = max(newest, p.stat().st_mtime)
+    except OSError:
+        pass
+    return newest
+
+
+def pick_lang(arg: str | None) -> str:
+    try:
+        from lab.lesson.i18n import pick_lang as pick
+
+        return pick(arg)
+    except ImportError:
+        if arg in ("en", "ja"):
+            return arg
+        loc = (
+            os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG", "")
+        )
+        return "ja" if loc.startswith("ja") else "en"
+
+
+def doctor_checks(home: Path) -> list[Any]:
+    """Every doctor check (they probe for real: call from a worker thread)."""
+    from lab.ops import doctor
+
+    return doctor.run_checks(home)
+
+
+def missing(requires: list[str], checks: list[Any] | None) -> list[Any]:
+    if checks is None or not requires:
+        return []
+    from lab.ops import doctor
+
+    return doctor.missing(requires, checks)
+
+
+# -- progress --------------------------------------------------------------------------
+
+
+class ProgressStore:
+    """Progress that persists in the home; quiet if the home cannot be written."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._p: Any = None
+        try:
+            from lab.lesson.progress import Progress
+
+            self._p = Progress.load(home)
+        except Exception:
+            self._p = None
+
+    def done(self, lesson: Lesson) -> set[str]:
+        if self._p is None:
+            return set()
+        try:
+            return set(self._p.done(lesson.id))
+        except Exception:
+            return set()
+
+    def failed(self, lesson: Lesson) -> set[str]:
+        if self._p is None:
+            return set()
+        try:
+            return set(self._p.failed(lesson.id))
+        except Exception:
+            return set()
+
+    def mark(self, lesson: Lesson, step_id: str, status: str) -> None:
+        if self._p is None:
+            return
+        with contextlib.suppress(Exception):
+            self._p.mark(lesson.id, step_id, status)
+
+    def first_unfinished(self, lesson: Lesson) -> int:
+        if self._p is None:
+            return 0
+        try:
+            return int(self._p.first_unfinished(lesson) or 0)
+        except Exception:
+            return 0
+
+    def reset(self, lesson: Lesson) -> None:
+        if self._p is None:
+            return
+        with contextlib.suppress(Exception):
+            self._p.reset(lesson.id)
+
+
+# -- a lesson session: journal + runner ------------------------------------------------
+
+
+class Session:
+    """One open lesson: its journal and its runner. ``close()`` leaves nothing behind."""
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        home: Path,
+        lang: str,
+        on_event: Callable[[Any], None],
+        checks: list[Any] | None,
+    ) -> None:
+        from lab.lesson.runner import Runner
+        from lab.ops.journal import Journal
+
+        self.lesson = lesson
+        self.journal = Journal.open(home)
+        try:
+            self.runner = Runner(lesson, self.journal, lang, on_event, checks)
+        except BaseException:
+            self.journal.close()
+            raise
+        self.closed = False
+
+    def close(self) -> None:
+        """Clean up the lesson (runner.finish) and drop the journal. Idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.runner.finish()
+        finally:
+            self.journal.close()

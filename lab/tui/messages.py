@@ -1,0 +1,44 @@
+"""Messages the app's thread workers post to screens (events cross threads only this way)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.message import Message
+
+
+class EngineEvent(Message):
+    """One event from the runner (ActionStarted, Output, ViewReady, …), as it happened."""
+
+    def __init__(self, event: Any) -> None:
+        super().__init__()
+        self.event = event
+
+
+class StepEnded(Message):
+    """run_step returned (result) or raised (error: one line for the learner)."""
+
+    def __init__(
+        self, index: int, result: Any = None, error: str = "", solution: bool = False
+    ) -> None:
+        super().__init__()
+        self.index = index
+        self.solution = solution
+        self.result = result
+        self.error = error
+
+
+class ChecksEnded(Message):
+    """check_step returned after try it yourself."""
+
+    def __init__(self, index: int, checks: list[Any], error: str = "") -> None:
+        super().__init__()
+        self.index = index
+        self.checks = checks
+        self.error = error
+
+
+class DoctorDone(Message):
+    def __init__(self, checks: list[Any]) -> None:
+        super().__init__()
+        self.checks = checks

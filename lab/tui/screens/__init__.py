@@ -1,0 +1,1 @@
+"""Screens of the app: the lesson list, a lesson, and the small modal ones."""

@@ -1,0 +1,1 @@
+"""Widgets of the app: the step outline, the explanation, the results bench and its panels."""

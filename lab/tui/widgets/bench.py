@@ -1,0 +1,112 @@
+"""The results bench: the commands' transcript and the step's views, side by side.
+
+Panels sit in a grid whose column count follows the terminal's width (one to
+three) and the big-screen mode (fewer, wider columns); the step's check
+results sit in a strip under the grid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.containers import Grid, Vertical
+from textual.widgets import Static
+
+from lab.lesson.model import Step
+from lab.tui.strings import s
+from lab.tui.widgets.transcript import Transcript
+from lab.tui.widgets.view_panel import ViewPanel
+
+
+def columns_for(width: int, panels: int, big: bool = False) -> int:
+    """How many columns the bench (*width* cells wide) uses: enough for the panels, as many as fit."""
+    fit = 3 if width >= 130 else 2 if width >= 60 else 1
+    if big:
+        fit = max(1, fit - 1)
+    return max(1, min(fit, panels))
+
+
+def checks_text(checks: list[Any], lang: str) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for c in checks:
+        if text:
+            text.append("\n")
+        text.append("✓ " if c.ok else "✗ ", style="bold green" if c.ok else "bold red")
+        text.append(c.message)
+        if c.reason:
+            text.append(f" — {c.reason}", style="" if c.ok else "red")
+    return text
+
+
+class Bench(Vertical):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.big = False
+        self.lang = "en"
+        self._views: list[ViewPanel] = []
+
+    def compose(self):  # type: ignore[override]
+        with Grid(id="panels"):
+            yield Transcript(id="transcript")
+        yield Static(id="checks", markup=False)
+
+    @property
+    def transcript(self) -> Transcript:
+        return self.query_one(Transcript)
+
+    def setup(self, step: Step, lang: str) -> None:
+        """Fresh panels for *step*: the transcript emptied, one placeholder per view."""
+        self.lang = lang
+        grid = self.query_one("#panels", Grid)
+        for panel in self._views:
+            panel.remove()
+        self._views = [
+            ViewPanel(
+                a.name or s("bench.view", lang),
+                placeholder=s("bench.not_run", lang),
+                classes="view",
+            )
+            for a in step.of("view")
+        ]
+        if self._views:
+            grid.mount_all(self._views)
+        self.transcript.border_title = "$"
+        self.transcript.clear(s("bench.empty", lang))
+        self.show_checks([])
+        self.relayout()
+
+    def view_ready(self, view: Any) -> None:
+        """Put a view's result in the first panel waiting for that view (or a new one)."""
+        panel = next((p for p in self._views if p.view is None and p.view_name == view.name), None)
+        if panel is None:
+            panel = ViewPanel(view.name, classes="view")
+            self._views.append(panel)
+            self.query_one("#panels", Grid).mount(panel)
+            self.relayout()
+        panel.show(view, self.lang)
+
+    def show_checks(self, checks: list[Any], lang: str | None = None) -> None:
+        strip = self.query_one("#checks", Static)
+        strip.update(checks_text(checks, lang or self.lang))
+        strip.display = bool(checks)
+        strip.border_title = s("bench.checks", lang or self.lang)
+
+    def relang(self, lang: str) -> None:
+        self.lang = lang
+        for p in self._views:
+            p.relang(lang)
+
+    def relayout(self) -> None:
+        grid = self.query_one("#panels", Grid)
+        count = 1 + len(self._views)
+        width = self.size.width or self.app.size.width
+        cols = columns_for(width, count, self.big)
+        grid.styles.grid_size_columns = cols
+        # the transcript is mostly short lines: the views get the wider columns
+        grid.styles.grid_columns = " ".join(["2fr"] + ["3fr"] * (cols - 1)) if cols > 1 else "1fr"
+        # three panels in two columns: the transcript takes the left column's full height
+        self.transcript.styles.row_span = 2 if (count == 3 and cols == 2) else 1
+
+    def on_resize(self) -> None:
+        self.relayout()

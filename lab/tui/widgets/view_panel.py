@@ -1,0 +1,53 @@
+"""A view's widget: the same Rich rendering headless play prints, in a panel.
+
+The view module (``lab.views.get(name)``) owns the drawing, including the
+highlighting of differences; this widget only frames it, so the app and
+``shikumi play`` always show the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+def render_view(view: Any, lang: str) -> RenderableType:
+    """The view's Rich renderable; a plain message when it cannot be drawn."""
+    if getattr(view, "error", ""):
+        return Text(f"✗ {view.error}", style="bold red")
+    try:
+        from lab import views
+
+        module = views.get(view.name)
+        return module.render(view.data, lang)
+    except Exception as e:  # a broken view must not take the app down
+        return Text(
+            f"✗ the {view.name} view could not be drawn: {type(e).__name__}: {e}", style="bold red"
+        )
+
+
+class ViewPanel(VerticalScroll):
+    """One view of the step. ``show(view_result, lang)`` draws it; before that a placeholder."""
+
+    def __init__(self, name: str, placeholder: str = "", **kw: Any) -> None:
+        super().__init__(**kw)
+        self.view_name = name
+        self.view: Any = None
+        self.placeholder = placeholder
+        self.border_title = name
+
+    def compose(self):  # type: ignore[override]
+        yield Static(Text(self.placeholder, style="dim italic"), classes="view-body")
+
+    def show(self, view: Any, lang: str) -> None:
+        self.view = view
+        self.set_class(bool(getattr(view, "error", "")), "-error")
+        self.query_one(Static).update(render_view(view, lang))
+
+    def relang(self, lang: str) -> None:
+        if self.view is not None:
+            self.show(self.view, lang)

@@ -1,0 +1,399 @@
+"""Pilot tests of the app: navigation, running a step with the real runner, try it
+yourself, reset, the language toggle, quitting mid-step, requirements, --watch."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_app_helpers import OK_CHECKS, ScriptedSession, fixed_lesson, write_lessons
+
+from lab.errors import LabError
+from lab.lesson.progress import Progress
+from lab.tui.app import ShikumiApp
+from lab.tui.screens.lesson import LessonScreen
+from lab.tui.screens.lesson_list import LessonListScreen
+from lab.tui.widgets.bench import Bench, columns_for
+from lab.tui.widgets.view_panel import ViewPanel
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def lab_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    lessons = write_lessons(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    return lessons, home
+
+
+def make_app(lab_dirs: tuple[Path, Path], **kw) -> ShikumiApp:
+    lessons, home = lab_dirs
+    app = ShikumiApp(home, kw.pop("lang", "en"), dirs=[lessons], run_doctor=False, **kw)
+    app.checks = list(OK_CHECKS)
+    return app
+
+
+async def wait_for(pilot, cond, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for the app")
+        await pilot.pause(0.05)
+
+
+def transcript_text(app: ShikumiApp) -> str:
+    return app.screen.query_one(Bench).transcript.text.plain
+
+
+def status_text(app: ShikumiApp) -> str:
+    return str(app.screen.query_one("#status").render())
+
+
+async def open_demo(pilot) -> LessonScreen:
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, LessonScreen))
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def run_and_wait(pilot, screen: LessonScreen) -> None:
+    await pilot.press("r")
+    await wait_for(pilot, lambda: screen.running is None)
+    await pilot.pause()
+
+
+def journal_files(home: Path) -> list[Path]:
+    return list((home / "journal").glob("*.jsonl")) if (home / "journal").exists() else []
+
+
+async def test_list_groups_lessons_and_navigates(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, LessonListScreen)
+        ol = screen.query_one("#lessons")
+        prompts = [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+        assert prompts[0] == "The host"  # the part heading
+        assert any("A demo lesson" in p for p in prompts)
+        lesson = await open_demo(pilot)
+        assert (lesson.index == 0 and app.sub_title == "") or "Step 1/3" in lesson.sub_title
+        await pilot.press("n")
+        assert lesson.index == 1
+        await pilot.press("right")
+        assert lesson.index == 2
+        await pilot.press("n")  # the last step: stays, says so
+        assert lesson.index == 2 and "last step" in status_text(app)
+        await pilot.press("p", "1")
+        assert lesson.index == 0
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert app.screen is lesson and lesson.index == 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonListScreen))
+    assert journal_files(lab_dirs[1]) == []
+
+
+async def test_run_step_with_the_real_runner(lab_dirs):
+    _lessons, home = lab_dirs
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await run_and_wait(pilot, screen)
+        text = transcript_text(app)
+        assert "$ echo hello > greeting.txt" in text and "made greeting.txt" in text
+        assert "✓ exit 0" in text
+        assert screen.statuses["make-file"] == "passed"
+        panel = screen.query_one(ViewPanel)
+        assert panel.view is not None and panel.view.error == ""
+        assert "greeting.txt" in [n.name for n in panel.view.data.root.children]
+        assert "passed" in status_text(app)
+        assert "greeting.txt exists" in str(screen.query_one("#checks").render())
+        assert (home / "work" / "01-demo" / "greeting.txt").exists()
+    # progress persisted, and quitting cleaned up: the work dir and the journal are gone
+    assert "make-file" in Progress.load(home).done("01-demo")
+    assert not (home / "work" / "01-demo").exists()
+    assert journal_files(home) == []
+
+
+async def test_failing_step_shows_stderr_and_what_next(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await pilot.press("3")
+        await run_and_wait(pilot, screen)
+        text = transcript_text(app)
+        assert "oops" in text and "exit 3" in text
+        assert screen.statuses["fails"] == "failed"
+        assert "press r to run it again" in status_text(app)
+        assert "✗" in screen.query_one("#outline").get_option_at_index(2).prompt.plain
+
+
+async def test_hints_one_per_press_and_solution(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await pilot.press("2", "h")
+        assert screen.hints_shown[1] == 1
+        await pilot.press("h", "h")  # two hints only
+        assert screen.hints_shown[1] == 2
+        await pilot.press("s")
+        assert 1 in screen.solution_shown
+        await pilot.press("S")  # run with the solution: touch x, then the check passes
+        await wait_for(pilot, lambda: screen.running is None and "your-turn" in screen.statuses)
+        assert screen.statuses["your-turn"] == "passed"
+
+
+async def test_try_it_yourself_with_a_scripted_shell(lab_dirs):
+    """The real runner.shell() argv runs, fed a script on stdin instead of a person.
+
+    A headless test app cannot suspend (App.suspend raises SuspendNotSupported
+    under run_test), so the test replaces LessonScreen.launch_shell — the one
+    method that suspends — with a run of the same argv and scripted input.
+    """
+    _lessons, home = lab_dirs
+    app = make_app(lab_dirs)
+    ran: list[list[str]] = []
+
+    def scripted_shell(argv: list[str]) -> int:
+        ran.append(argv)
+        return subprocess.run(
+            argv, input="touch x\nexit\n", text=True, capture_output=True
+        ).returncode
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        screen.launch_shell = scripted_shell
+        await pilot.press("2", "t")
+        await wait_for(pilot, lambda: screen.statuses.get("your-turn") == "passed")
+        assert ran and ran[0][0] == "bash"
+        assert "every check passes" in status_text(app)
+        assert "the file x exists" in str(screen.query_one("#checks").render())
+        # a failing try: the check says why
+        (home / "work" / "01-demo" / "x").unlink()
+        screen.launch_shell = lambda argv: 0
+        await pilot.press("t")
+        await wait_for(pilot, lambda: "not yet" in status_text(app))
+        assert "the file x exists" in status_text(app)
+    assert journal_files(home) == []
+
+
+async def test_reset_cleans_up_and_starts_again(lab_dirs):
+    _lessons, home = lab_dirs
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await run_and_wait(pilot, screen)
+        await pilot.press("n")
+        work = home / "work" / "01-demo"
+        assert (work / "greeting.txt").exists()
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "reset" in status_text(app))
+        assert screen.index == 0 and screen.statuses == {}
+        assert not work.exists()
+        assert Progress.load(home).done("01-demo") == set()
+        await run_and_wait(pilot, screen)  # the new session works
+        assert screen.statuses["make-file"] == "passed"
+
+
+async def test_language_toggle(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        assert "A demo lesson" in screen.title
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.lang == "ja"
+        assert "デモのレッスン" in screen.title and "ステップ 1/3" in screen.sub_title
+        outline = screen.query_one("#outline")
+        assert "ファイルを作る" in outline.get_option_at_index(0).prompt.plain
+        labels = {b.description for bs in screen._bindings.key_to_bindings.values() for b in bs}
+        assert "実行" in labels
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.lang == "en" and "A demo lesson" in screen.title
+
+
+async def test_resume_at_first_unfinished_step(lab_dirs):
+    _lessons, home = lab_dirs
+    p = Progress.load(home)
+    p.mark("01-demo", "make-file", "passed")
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        assert screen.index == 1
+        assert "✓" in screen.query_one("#outline").get_option_at_index(0).prompt.plain
+
+
+async def test_open_at_step(lab_dirs):
+    from lab.tui import engine
+
+    lessons, _home = lab_dirs
+    lesson, _problems = engine.load(lessons / "01-demo", "en")
+    app = make_app(lab_dirs, lesson=lesson, step=3)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, LessonScreen) and app.screen.index == 2
+
+
+async def test_quit_mid_step_cancels_and_cleans_up(lab_dirs):
+    _lessons, home = lab_dirs
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down")  # from 01-demo to 02-slow
+        screen = await open_demo(pilot)
+        assert screen.lesson.id == "02-slow"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "start" in transcript_text(app))
+        t0 = time.monotonic()
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=20)
+        assert time.monotonic() - t0 < 10
+    assert journal_files(home) == []
+    assert not (home / "work" / "02-slow").exists()
+    out = subprocess.run(["pgrep", "-f", "sleep 30; echo never"], capture_output=True, text=True)
+    assert out.stdout.strip() == ""
+
+
+async def test_escape_cancels_a_running_step(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down")
+        screen = await open_demo(pilot)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: "start" in transcript_text(app))
+        await pilot.press("n")  # busy: stays
+        assert screen.index == 0
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.running is None)
+        assert screen.statuses["wait"] == "cancelled"
+        assert isinstance(app.screen, LessonScreen)
+
+
+async def test_missing_requirement_says_what_and_how(lab_dirs):
+    lessons, _home = lab_dirs
+    text = (lessons / "01-demo" / "lesson.md").read_text()
+    (lessons / "01-demo" / "lesson.md").write_text(
+        text.replace('part = "The host"', 'part = "The host"\nrequires = ["docker"]')
+    )
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = str(app.screen.query_one("#detail-text").render())
+        assert "docker.daemon" in detail and "apt-get install docker.io" in detail
+        screen = await open_demo(pilot)
+        assert "docker.daemon" in transcript_text(app)
+        # the runner skips it with the reason; the app shows it, no traceback
+        screen.session.runner._doctor = list(OK_CHECKS)
+        await run_and_wait(pilot, screen)
+        assert screen.statuses["make-file"] == "skipped"
+        assert "docker" in status_text(app)
+
+
+async def test_a_session_that_cannot_open_says_why(lab_dirs):
+    app = make_app(lab_dirs)
+
+    def refuse(lesson, on_event):
+        raise LabError("cannot write the lab home /var/lib/shikumi", "run as root")
+
+    app.session_factory = refuse
+    async with app.run_test(size=SIZE) as pilot:
+        await open_demo(pilot)
+        assert "run as root" in transcript_text(app)
+        await pilot.press("r", "t")
+        assert "run as root" in status_text(app)
+        await pilot.press("q")
+
+
+async def test_watch_reloads_the_lesson(lab_dirs):
+    from lab.tui import engine
+
+    lessons, _home = lab_dirs
+    lesson, _ = engine.load(lessons / "01-demo", "en")
+    app = make_app(lab_dirs, lesson=lesson, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        path = lessons / "01-demo" / "lesson.md"
+        path.write_text(path.read_text().replace("A demo lesson", "A renamed lesson"))
+        os.utime(path, (time.time() + 5, time.time() + 5))
+        await wait_for(pilot, lambda: "A renamed lesson" in screen.title, timeout=5)
+        assert "reloaded" in status_text(app)
+        # a broken save keeps the last good version
+        path.write_text("+++\ntitle = \n+++\n")
+        os.utime(path, (time.time() + 10, time.time() + 10))
+        await asyncio.sleep(1.5)
+        assert "A renamed lesson" in screen.title
+
+
+async def test_command_palette_has_the_lesson_actions(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        titles = [c.title for c in app.get_system_commands(screen)]
+        for t in ("Run", "Next", "Hint", "Solution", "Try it", "Reset", "日本語", "Help"):
+            assert t in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Hint", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_help_and_big_mode(lab_dirs):
+    app = make_app(lab_dirs, entries=None)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("b")
+        await pilot.pause()
+        assert screen.has_class("-big") and not screen.query_one("#outline").display
+
+
+async def test_scripted_session_events_fill_the_bench(tmp_path):
+    app = ShikumiApp(tmp_path, "en", dirs=[tmp_path], run_doctor=False, lesson=fixed_lesson())
+    app.session_factory = ScriptedSession
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await run_and_wait(pilot, screen)
+        panels = list(screen.query(ViewPanel))
+        assert [p.view.name for p in panels] == ["compare", "table"]
+        await pilot.press("q")
+    assert screen.session is None
+
+
+def test_columns_follow_width_and_big_mode():
+    assert columns_for(200, 3) == 3
+    assert columns_for(90, 3) == 2
+    assert columns_for(90, 1) == 1
+    assert columns_for(50, 3) == 1
+    assert columns_for(200, 3, big=True) == 2
+
+
+def test_open_unknown_lesson_is_one_clear_line(tmp_path, monkeypatch):
+    from lab.cli import main
+
+    lessons = write_lessons(tmp_path)
+    monkeypatch.setenv("SHIKUMI_LESSONS", str(lessons))
+    monkeypatch.setenv("SHIKUMI_HOME", str(tmp_path / "home"))
+    assert main(["open", "99"]) == 1
+    assert main(["open", "01", "--step", "9"]) == 1
+
+
+async def test_a_step_waiting_for_the_learner_is_not_a_failure(lab_dirs):
+    app = make_app(lab_dirs)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_demo(pilot)
+        await pilot.press("2")
+        await run_and_wait(pilot, screen)  # its check wants the learner's file x
+        assert "your-turn" not in screen.statuses
+        assert "your turn" in status_text(app)
