@@ -46,6 +46,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         print(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2, ensure_ascii=False))
     else:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(
@@ -56,13 +57,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         table.add_column("found", overflow="ellipsis", no_wrap=True, ratio=1)
         for c in checks:
             mark = "[green]✓[/]" if c.ok else ("[red]✗[/]" if c.required else "[yellow]–[/]")
-            table.add_row(mark, c.name, c.detail.splitlines()[0] if c.detail else "")
+            table.add_row(
+                mark, escape(c.name), escape(c.detail.splitlines()[0] if c.detail else "")
+            )
         console = Console()
         console.print(table)
         for c in checks:
             if not c.ok:
                 color = "red" if c.required else "yellow"
-                console.print(f"[{color}]{c.name}[/]: {c.detail}\n  [bold]fix:[/] {c.fix or '—'}")
+                console.print(
+                    f"[{color}]{escape(c.name)}[/]: {escape(c.detail)}\n  [bold]fix:[/] {escape(c.fix or '—')}"
+                )
         bad = [c for c in checks if c.required and not c.ok]
         optional = [c for c in checks if not c.required and not c.ok]
         if bad:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import threading
 import time
 from pathlib import Path
@@ -145,9 +146,15 @@ def test_in_name_runs_inside_the_container(journal: Journal) -> None:
     inside, outside = res.actions[1], res.actions[2]
     assert inside.stdout.strip() == "shk-inside"
     assert outside.stdout.strip() == os.uname().nodename != "shk-inside"
-    argv = r.shell(0)
+    argv = unwrap(r.shell(0))
     assert argv[0] == "bash"
     r.finish()
+
+
+def unwrap(argv: list[str]) -> list[str]:
+    """The shell inside the `script` recorder runner.shell() wraps it in."""
+    assert argv[0] == "script", argv
+    return shlex.split(argv[argv.index("--command") + 1])
 
 
 def test_shell_in_a_container_uses_nsenter_and_a_prompt(journal: Journal) -> None:
@@ -159,7 +166,7 @@ def test_shell_in_a_container_uses_nsenter_and_a_prompt(journal: Journal) -> Non
     )
     r, _ = _run(journal, box)
     assert r.run_step(0).status == "passed"
-    argv = r.shell(0)
+    argv = unwrap(r.shell(0))
     assert argv[:3] == ["nsenter", "--target", str(r.vars.pids["box"])]
     assert "(shikumi:box) # " in argv[-1]
     r.finish()

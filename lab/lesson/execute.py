@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.ops import resources
+from lab.ops.dockerhost import with_docker_host
 from lab.ops.journal import Journal
 
 OUTPUT_CAP = 256 * 1024  # bytes kept per stream
@@ -73,7 +74,7 @@ def base_env(home: Path, work: Path, extra: dict[str, str] | None = None) -> dic
     env.update(PATH=path, SHIKUMI_HOME=str(home), SHIKUMI_WORK=str(work))
     env.setdefault("LANG", "C.UTF-8")
     env.update(extra or {})
-    return env
+    return with_docker_host(env)
 
 
 class _Stream:

@@ -10,11 +10,11 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from lab.ops.dockerhost import PRIVATE_DOCKER_ENV, private_docker_host
 from lab.ops.probe import Check, one_line, run
 
 INSTALL_ALL = "or ./run.sh installs everything"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-PRIVATE_DOCKER_ENV = "/run/shikumi-docker/env"  # written by assets/provision.sh --start-docker
 DOCKER_TIMEOUT = 5.0
 
 
@@ -82,19 +82,6 @@ def probe_tool(tool: Tool) -> Check:
     return Check(name, True, tool.required, f"{path}: {line}", "")
 
 
-def _private_docker_host() -> str:
-    """DOCKER_HOST from the env file `provision.sh --start-docker` writes ("" if none)."""
-    try:
-        with open(PRIVATE_DOCKER_ENV) as f:
-            for line in f:
-                key, _, value = line.strip().removeprefix("export ").partition("=")
-                if key == "DOCKER_HOST" and value:
-                    return value.strip("'\"")
-    except OSError:
-        pass
-    return ""
-
-
 def _docker_version(docker: str, host: str | None) -> tuple[str, str]:
     """(server version, error line): asks the daemon at *host* (None: the client's default)."""
     env = dict(os.environ)
@@ -129,7 +116,7 @@ def probe_docker_daemon() -> Check:
             return Check(
                 name, True, False, f"Docker Engine {version} answers at {where} ({via})", ""
             )
-        private = "" if env_host else _private_docker_host()
+        private = "" if env_host else private_docker_host()
         if private and private != where:
             pversion, _ = _docker_version(docker, private)
             if pversion:
