@@ -48,6 +48,40 @@ def one_run(home: Path) -> float:
         tmux("kill-session", "-t", name)
 
 
+def peak_rss(home: Path, lesson: str = "02", steps: int = 3) -> int | None:
+    """The app's peak resident memory (VmHWM, bytes) after opening a lesson and
+    running its first steps, or None if it could not be read."""
+    name = f"shikumi-bench-{uuid.uuid4().hex[:8]}"
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color"
+    command = (
+        f"cd {REPO} && exec env -u COLUMNS -u LINES {env} {sys.executable} -m lab open {lesson}"
+    )
+    tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "36", command)
+    try:
+        pid = int(tmux("display-message", "-p", "-t", name, "#{pane_pid}").strip() or 0)
+        deadline = time.perf_counter() + 20
+        while "Step 1/" not in tmux("capture-pane", "-p", "-t", name):
+            if time.perf_counter() > deadline:
+                return None
+            time.sleep(0.05)
+        for _ in range(steps):
+            tmux("send-keys", "-t", name, "r")
+            time.sleep(1.5)
+            tmux("send-keys", "-t", name, "n")
+            time.sleep(0.3)
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        return None
+    except (OSError, ValueError):
+        return None
+    finally:
+        tmux("send-keys", "-t", name, "q")
+        time.sleep(1.0)
+        tmux("kill-session", "-t", name)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)

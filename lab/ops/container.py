@@ -74,8 +74,12 @@ def start(
     hostname: str | None = None,
     ns: Sequence[str] = DEFAULT_NS,
     log: Path | None = None,
+    running: bool = True,
 ) -> Container:
-    """Start a container process (journaled) and find its PID 1."""
+    """Start a container process (journaled) and find its PID 1.
+
+    With *running* (the default) a container that exits at once is an error;
+    without it, a short command (`/bin/true`) may finish before this returns."""
     line = argv(root, cmd, hostname, ns)
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     try:
@@ -91,7 +95,7 @@ def start(
     deadline = time.monotonic() + 2
     while want and procs.comm(pid) != want and p.poll() is None and time.monotonic() < deadline:
         time.sleep(0.001)
-    if p.poll() is not None:
+    if running and p.poll() is not None:
         raise LabError(
             f"the container {name} exited at once (status {p.returncode})",
             f"run it by hand to see why: {shlex.join(line)}",
