@@ -13,6 +13,7 @@ from lab.lesson.execute import Completed
 from lab.lesson.model import ActionResult
 from lab.lesson.spawn import Spawned
 from lab.lesson.variables import Variables
+from lab.ops import procs
 
 # (command, in_name or "", timeout) -> Completed
 CommandRunner = Callable[[str, str, float], Completed]
@@ -20,6 +21,37 @@ CommandRunner = Callable[[str, str, float], Completed]
 
 class ContextError(LabError):
     pass
+
+
+def _ns_readable(pid: int) -> bool:
+    try:
+        os.readlink(f"/proc/{pid}/ns/mnt")
+        os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return False
+    return True
+
+
+def host_pid() -> int:
+    """The process that stands for "the host": pid 1 when /proc/1/ns is readable.
+
+    Inside some sandboxes pid 1 hides its namespaces even from root
+    (``readlink /proc/1/ns/mnt``: permission denied); then the oldest process
+    whose namespaces are readable stands in (often ``kthreadd``, pid 2: kernel
+    threads always live in the initial namespaces).
+    """
+    if _ns_readable(1):
+        return 1
+    found: list[tuple[int, int]] = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = procs.starttime(int(name))
+            if st is not None:
+                found.append((st, int(name)))
+    for _st, pid in sorted(found):
+        if _ns_readable(pid):
+            return pid
+    return 1
 
 
 @dataclass
@@ -36,14 +68,18 @@ class Context:
         return self.vars.fill(text)
 
     def pid(self, spec: str | int) -> int:
-        """A pid from ``1234``, ``"self"`` (the lab), ``"host"`` (pid 1) or a spawned name."""
+        """A pid from ``1234``, ``"self"`` (the lab), ``"host"`` or a spawned name.
+
+        ``"host"`` is pid 1 when its namespaces can be read (a VM, a bare
+        machine), else the oldest process whose namespaces can (see host_pid).
+        """
         if isinstance(spec, int):
             return spec
         s = self.fill(str(spec)).strip()
         if s == "self":
             return os.getpid()
         if s == "host":
-            return 1
+            return host_pid()
         if s.isdigit():
             return int(s)
         if s.startswith("pid."):

@@ -11,6 +11,9 @@ every open lesson first (its runner cleans up and its journal is dropped);
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,22 @@ class ShikumiApp(App[int]):
             self.open_lesson(self.start_lesson, self.start_step, self.watch)
         if self.run_doctor:
             self.doctor_worker()
+        self._catch_signals()
+
+    def _catch_signals(self) -> None:
+        """SIGTERM, SIGHUP (the terminal was closed) and SIGINT quit like `q`: the running
+        step is cancelled and every session cleaned up before the app exits."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+
+    def _on_signal(self, sig: int) -> None:
+        # cancel every running step now; close_all() after run() waits for them
+        # and cleans up (the terminal may be gone, so nothing more is drawn)
+        for screen in self.lesson_screens():
+            screen.cancel.set()
+        self.exit(128 + sig)
 
     def load_entries(self) -> list[engine.Entry]:
         try:
@@ -119,10 +138,10 @@ class ShikumiApp(App[int]):
 
         return [sc for sc in self.screen_stack if isinstance(sc, LessonScreen)]
 
-    async def action_quit(self) -> None:
+    async def action_quit(self, code: int = 0) -> None:
         for screen in reversed(self.lesson_screens()):
             await screen.close_session()
-        self.exit(0)
+        self.exit(code)
 
     def close_all(self) -> None:
         """After run(): make sure every lesson session is closed (cleanup, journal dropped)."""
