@@ -57,7 +57,12 @@ CHILD = textwrap.dedent(
     # behind `unshare --fork`; killing us orphans it
     p, _ = resources.spawn(j, ["unshare", "--pid", "--fork", "--mount-proc", "sleep", "1000"], "sleeper")
     (cg / "cgroup.procs").write_text(str(p.pid))
-    print(json.dumps({"home": str(j.home), "work": str(work), "cg": str(cg), "pid": p.pid}), flush=True)
+    from lab.ops import procs
+    inner = procs.innermost(p.pid)
+    while procs.comm(inner) != "sleep":  # until PID 1 inside has exec'd sleep
+        time.sleep(0.002)
+        inner = procs.innermost(p.pid)
+    print(json.dumps({"home": str(j.home), "work": str(work), "cg": str(cg), "pid": p.pid, "inner": inner}), flush=True)
     time.sleep(1000)
     """
 ).replace("import os, sys, time", "import json, os, sys, time")
@@ -79,7 +84,7 @@ def test_kill_then_cleanup_leaves_nothing(home: Path) -> None:
     if cg_root is None:
         pytest.skip("needs a cgroup hierarchy (v1 pids or v2)")
     tag = str(os.getpid())
-    before_mounts, before_netns, before_pids = _mount_targets(), _netns(), _pids()
+    before_mounts, before_netns = _mount_targets(), _netns()
 
     env = dict(os.environ, SHIKUMI_HOME=str(home))
     child = subprocess.Popen(
@@ -94,12 +99,8 @@ def test_kill_then_cleanup_leaves_nothing(home: Path) -> None:
     assert str(work / "mnt") in _mount_targets()
     assert f"shk-t{tag}" in _netns()
     assert cg.is_dir() and (cg / "cgroup.procs").read_text().split()
-    sleepers = [
-        p
-        for p in _pids() - before_pids
-        if procs.alive(p) and Path(f"/proc/{p}/comm").read_text().strip() == "sleep"
-    ]
-    assert sleepers, "the sleeper in its PID namespace is running"
+    sleepers = [info["inner"]]
+    assert procs.alive(sleepers[0]), "the sleeper in its PID namespace is running"
     nspid = [
         ln
         for ln in Path(f"/proc/{sleepers[0]}/status").read_text().splitlines()

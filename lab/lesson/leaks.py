@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.ops import mounts, procs
+from lab.ops import journal, mounts, procs
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_DEPTH = 4
@@ -46,5 +46,29 @@ def snapshot(home: Path, session: str) -> Snapshot:
     return Snapshot(frozenset(things))
 
 
-def leaked(before: Snapshot, after: Snapshot) -> list[str]:
-    return sorted(after.things - before.things)
+def claimed_by_others(home: Path, session: str) -> set[str]:
+    """What other live sessions in this home have journaled (another instance of
+    the lab, e.g. an instructor's demo beside a learner's): not this lesson's leak."""
+    claimed: set[str] = set()
+    for e in journal.pending(home):
+        if e.session == session:
+            continue
+        if e.kind == "mount":
+            claimed.add(f"mount {e.target}")
+        elif e.kind in ("netns", "link", "cgroup"):
+            claimed.add(f"{e.kind} {e.target}")
+            if e.kind == "cgroup":  # and the cgroup's parents named shikumi…
+                parent = Path(e.target).parent
+                while parent.name.startswith("shikumi"):
+                    claimed.add(f"cgroup {parent}")
+                    parent = parent.parent
+    return claimed
+
+
+def leaked(
+    before: Snapshot, after: Snapshot, home: Path | None = None, session: str = ""
+) -> list[str]:
+    new = after.things - before.things
+    if home is not None and new:
+        new -= claimed_by_others(home, session)
+    return sorted(new)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,9 @@ def _print_lesson_head(console: Console, lesson: Lesson, lang: str) -> None:
         console.print(_md(lesson.intro_in(lang), lang))
 
 
-def _print_step_head(console: Console, lesson: Lesson, index: int, lang: str) -> None:
+def _print_step_head(
+    console: Console, lesson: Lesson, index: int, lang: str, fill: Callable[[str], str] = str
+) -> None:
     step = lesson.steps[index]
     n = f"{t('Step', lang)} {index + 1}/{len(lesson.steps)}"
     console.print()
@@ -140,8 +143,8 @@ def _print_step_head(console: Console, lesson: Lesson, index: int, lang: str) ->
         Text(f"{n} · {step.title_in(lang)}", style="bold cyan") + Text(f"  #{step.id}", style="dim")
     )
     if step.text_in(lang).strip():
-        console.print(_md(step.text_in(lang), lang))
-    tried = step.try_in(lang).strip()
+        console.print(_md(fill(step.text_in(lang)), lang))
+    tried = fill(step.try_in(lang).strip())
     if tried:
         console.print(Text(f"{t('Try it yourself', lang)}: ", style="bold magenta") + Text(tried))
 
@@ -177,7 +180,7 @@ def play_lesson(
         for i, step in enumerate(lesson.steps):
             if stop.is_set():
                 break
-            _print_step_head(console, lesson, i, lang)
+            _print_step_head(console, lesson, i, lang, runner.vars.fill_known)
             r = runner.run_step(i, cancel=stop, solution=True)
             results.append(r)
             style = _STATUS_STYLE.get(r.status, "")
@@ -200,7 +203,8 @@ def play_lesson(
                 rep.failures.append(
                     {"step": "(cleanup)", "reason": f"{u.entry.kind} {u.entry.target}: {u.action}"}
                 )
-        rep.leaked = leaks.leaked(before, leaks.snapshot(journal.home, journal.session))
+        after = leaks.snapshot(journal.home, journal.session)
+        rep.leaked = leaks.leaked(before, after, journal.home, journal.session)
         rep.seconds = time.monotonic() - t0
     _record_progress(journal.home, lesson, results)
     summary = (

@@ -79,6 +79,18 @@ class Variables:
         """*text* with every ``{{name}}`` replaced; raises UnknownVariable."""
         return PATTERN.sub(lambda m: self.value(m.group(1)), text)
 
+    def fill_known(self, text: str) -> str:
+        """For prose (explanations, try text, hints): fill what is known now and
+        leave the rest as written, so `{{work}}` reads as the real path."""
+
+        def one(m: re.Match[str]) -> str:
+            try:
+                return self.value(m.group(1))
+            except UnknownVariable:
+                return m.group(0)
+
+        return PATTERN.sub(one, text)
+
     def fill_all(self, obj: Any) -> Any:
         """Fill strings inside lists and dicts (parsed TOML parameters) too."""
         if isinstance(obj, str):

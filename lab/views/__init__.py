@@ -31,6 +31,7 @@ _BUILTIN = (
     "lddtree",
     "fstypes",
     "rootfs",
+    "statuscompare",
 )
 _registry: dict[str, ModuleType | str] = {n: f"lab.views.{n}" for n in _BUILTIN}
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from lab.ops import namespaces
 
 PARAMS: dict[str, tuple[Any, bool]] = {
-    "pids": (list, True),  # ["self", "host", "box"]: a number, self, host (pid 1) or a spawned name
+    "pids": (list, True),  # ["self", "host", "box"]: a number, self, host or a spawned name
     "labels": (list, False),  # column titles, default the specs
     "types": (list, False),  # namespace types to show (default: all the kernel has)
     "title": (str, False),

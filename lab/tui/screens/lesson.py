@@ -201,6 +201,11 @@ class LessonScreen(Screen):
             statuses[self.lesson.steps[self.run_index].id] = "running"
         self.query_one(StepOutline).show(self.lesson, statuses, self.index, self.lang)
 
+    def fill_prose(self, text: str) -> str:
+        runner = getattr(self.session, "runner", None)
+        variables = getattr(runner, "vars", None)
+        return variables.fill_known(text) if variables is not None else text
+
     def refresh_explanation(self, keep_scroll: bool = False) -> None:
         md = step_markdown(
             self.step,
@@ -209,6 +214,7 @@ class LessonScreen(Screen):
             self.lang,
             self.hints_shown.get(self.index, 0),
             self.index in self.solution_shown,
+            fill=self.fill_prose,
         )
         if self.index == 0 and self.lesson.intro_in(self.lang).strip():
             md = self.lesson.intro_in(self.lang).strip() + "\n\n" + md

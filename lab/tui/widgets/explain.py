@@ -3,6 +3,8 @@ and whatever hints or the solution the learner has asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
@@ -24,22 +26,29 @@ def commands_of(step: Step) -> list[str]:
 
 
 def step_markdown(
-    step: Step, number: int, total: int, lang: str, hints_shown: int = 0, solution: bool = False
+    step: Step,
+    number: int,
+    total: int,
+    lang: str,
+    hints_shown: int = 0,
+    solution: bool = False,
+    fill: Callable[[str], str] = str,
 ) -> str:
+    """The step as Markdown; *fill* puts known variable values into the prose."""
     parts = [
         f"## {s('step', lang)} {number}/{total} · {step.title_in(lang)}",
-        step.text_in(lang).strip(),
+        fill(step.text_in(lang).strip()),
     ]
     cmds = commands_of(step)
     if cmds:
         parts.append(f"**{s('step.commands', lang)}**")
         parts.append("```sh\n" + "\n".join(cmds) + "\n```")
-    tried = step.try_in(lang).strip()
+    tried = fill(step.try_in(lang).strip())
     if tried:
         parts.append(f"### {s('step.try', lang)}\n\n{tried}\n\n*{s('step.try_keys', lang)}*")
     hints = step.hints_in(lang)
     for i, hint in enumerate(hints[:hints_shown]):
-        parts.append(f"> **{s('step.hint', lang)} {i + 1}/{len(hints)}** {hint.strip()}")
+        parts.append(f"> **{s('step.hint', lang)} {i + 1}/{len(hints)}** {fill(hint.strip())}")
     if solution:
         sol = "\n".join(a.body.rstrip() for a in step.of("solution"))
         if sol:
