@@ -30,7 +30,19 @@ from lab.errors import Busy, LabError
 from lab.ops import procs
 from lab.ops.home import ensure_home, home_dir
 
-KINDS = ("dir", "mount", "netns", "link", "iptables", "cgroup", "process")
+KINDS = (
+    "dir",
+    "mount",
+    "netns",
+    "link",
+    "iptables",
+    "cgroup",
+    "process",
+    "sysctl",
+    "cgcontrol",
+    "docker-container",
+    "docker-image",
+)
 
 
 @dataclass

@@ -27,6 +27,11 @@ RULE_COMMENT = "shikumi"  # iptables rules carry `-m comment --comment shikumiâ€
 CGROUP_ROOT = "/sys/fs/cgroup"
 _NAME_RE = re.compile(r"^shk[A-Za-z0-9_.-]{0,60}$")
 _LINK_RE = re.compile(r"^shk[A-Za-z0-9_.-]{0,12}$")  # IFNAMSIZ is 16 with the NUL
+_DOCKER_RE = re.compile(
+    r"^shikumi[A-Za-z0-9_.:/-]{0,120}$"
+)  # docker-container / docker-image names
+# sysctls the lab may change (and restores): forwarding, and settings of its own links
+_SYSCTL_RE = re.compile(r"^net\.ipv4\.(ip_forward|conf\.shk[A-Za-z0-9_-]{0,12}\.[a-z_]+)$")
 
 
 def validate(entry: Entry, home: Path) -> str:
@@ -61,6 +66,23 @@ def validate(entry: Entry, home: Path) -> str:
             part.startswith("shikumi") for part in Path(real).relative_to(CGROUP_ROOT).parts
         ):
             return "lab cgroups must have a path component starting with 'shikumi'"
+    elif k == "sysctl":
+        if not _SYSCTL_RE.match(t):
+            return (
+                f"the lab changes only net.ipv4.ip_forward and its own links' settings (got {t!r})"
+            )
+        if not isinstance(entry.meta.get("old"), str):
+            return "a sysctl entry needs the old value to restore"
+    elif k == "cgcontrol":
+        if not (t.startswith(CGROUP_ROOT + "/") or t == CGROUP_ROOT) or ".." in Path(t).parts:
+            return f"{t} is not under {CGROUP_ROOT}"
+        if Path(t).name != "cgroup.subtree_control":
+            return "a cgcontrol entry names a cgroup.subtree_control file"
+        if not re.match(r"^[a-z_]{1,32}$", str(entry.meta.get("controller", ""))):
+            return "a cgcontrol entry needs its controller's name"
+    elif k in ("docker-container", "docker-image"):
+        if not _DOCKER_RE.match(t):
+            return f"the lab's Docker containers and images are named shikumiâ€¦ (got {t!r})"
     elif k == "process":
         marker = entry.meta.get("marker", "")
         if not isinstance(marker, str) or not marker.startswith("shikumi-"):
@@ -164,7 +186,48 @@ def _undo_cgroup(e: Entry, home: Path) -> str:
                     raise
                 procs.kill_all(_cgroup_pids(d))
                 time.sleep(0.02)
+    if e.meta.get("prune_parent"):  # the shared shikumi/ parent, once its last child is gone
+        parent = os.path.dirname(os.path.abspath(e.target))
+        if os.path.basename(parent).startswith("shikumi"):
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)
     return "removed"
+
+
+def sysctl_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def _undo_sysctl(e: Entry, home: Path) -> str:
+    path = sysctl_path(e.target)
+    try:
+        with open(path) as f:
+            now = f.read().strip()
+    except FileNotFoundError:
+        return "gone with its link"
+    old, value = e.meta["old"], e.meta.get("value")
+    if now == old:
+        return f"already {old}"
+    if value is not None and now != str(value):
+        return f"changed by someone else since (now {now}); left alone"
+    with open(path, "w") as f:
+        f.write(old)
+    return f"restored {old}"
+
+
+def _undo_cgcontrol(e: Entry, home: Path) -> str:
+    c = e.meta["controller"]
+    try:
+        with open(e.target) as f:
+            if c not in f.read().split():
+                return "not enabled"
+        with open(e.target, "w") as f:
+            f.write(f"-{c}")
+    except FileNotFoundError:
+        return "no such cgroup"
+    except OSError as ex:  # EBUSY: another cgroup below still uses it
+        return f"left {c} enabled: {os.strerror(ex.errno or 0)}"
+    return f"disabled {c} again"
 
 
 def safe_rmtree(path: str, home: Path) -> int:
@@ -219,6 +282,27 @@ def _undo_dir(e: Entry, home: Path) -> str:
     return f"removed ({n} entries)"
 
 
+def _undo_docker(e: Entry, home: Path) -> str:
+    """`docker rm -f NAME` / `docker rmi -f NAME`; a name already gone is fine."""
+    from lab.ops.dockerhost import with_docker_host
+
+    if not shutil.which("docker"):
+        return "docker not installed: nothing to remove"
+    what = ["rm", "-f"] if e.kind == "docker-container" else ["rmi", "-f"]
+    r = subprocess.run(
+        ["docker", *what, e.target],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=with_docker_host(dict(os.environ)),
+    )
+    if r.returncode == 0:
+        return "removed"
+    if "no such" in r.stderr.lower():
+        return "already gone"
+    raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
+
+
 HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "process": _undo_process,
     "mount": _undo_mount,
@@ -227,6 +311,10 @@ HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "iptables": _undo_iptables,
     "cgroup": _undo_cgroup,
     "dir": _undo_dir,
+    "sysctl": _undo_sysctl,
+    "cgcontrol": _undo_cgcontrol,
+    "docker-container": _undo_docker,
+    "docker-image": _undo_docker,
 }
 
 

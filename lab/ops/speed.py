@@ -1,0 +1,119 @@
+"""How fast a container starts: by hand (unshare + chroot) vs `docker run --rm`, same rootfs.
+
+Medians over N runs of a container that runs /bin/true and exits, measured on
+this machine (lesson 18 draws them as bars; bench/ reports the ratio).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.errors import LabError
+from lab.ops import container, rootfs
+from lab.ops.dockerhost import with_docker_host
+from lab.ops.journal import Journal
+
+TRUE = "/bin/true"
+
+
+@dataclass
+class Timing:
+    label: str
+    command: str
+    runs: list[float] = field(default_factory=list)  # seconds
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs) if self.runs else 0.0
+
+
+@dataclass
+class Comparison:
+    by_hand: Timing
+    docker: Timing | None  # None: no Docker daemon here
+    why_no_docker: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.docker or not self.by_hand.median:
+            return None
+        return self.docker.median / self.by_hand.median
+
+
+def _time(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
+    t0 = time.perf_counter()
+    r = subprocess.run(list(argv), capture_output=True, env=env, timeout=120)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise LabError(f"{' '.join(argv)} failed: {r.stderr.decode(errors='replace').strip()}")
+    return dt
+
+
+def true_cmd(root: Path) -> list[str]:
+    """The command that exists in the rootfs and does nothing (busybox or ldd rootfs)."""
+    for cand in ("/bin/true", "/usr/bin/true"):
+        if os.path.lexists(str(root) + cand):
+            return [cand]
+    return ["/bin/sh", "-c", "true"]
+
+
+def by_hand(root: Path, runs: int = 20) -> Timing:
+    argv = container.argv(root, true_cmd(root))
+    t = Timing("by hand", " ".join(argv))
+    t.runs = [_time(argv) for _ in range(runs)]
+    return t
+
+
+def docker_env() -> tuple[dict[str, str] | None, str]:
+    """The environment that reaches a Docker daemon, or (None, why not)."""
+    if not shutil.which("docker"):
+        return None, "docker is not installed"
+    env = with_docker_host(dict(os.environ))
+    if subprocess.run(["docker", "info"], env=env, capture_output=True, timeout=30).returncode:
+        return None, "no Docker daemon answers (./run.sh starts one)"
+    return env, ""
+
+
+def docker(
+    root: Path, runs: int = 5, tag: str = "shikumi-speed:rootfs", j: Journal | None = None
+) -> Timing:
+    """`docker import` the rootfs, time `docker run --rm`, remove the image again
+    (journaled as a docker-image when *j* is given, so a crash leaves no image)."""
+    env, why = docker_env()
+    if env is None:
+        raise LabError(why)
+    entry = j.record("docker-image", tag) if j is not None else None
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = Path(tmp) / "rootfs.tar"
+        rootfs.to_tar(root, tar)
+        subprocess.run(
+            ["docker", "import", str(tar), tag], env=env, check=True, capture_output=True
+        )
+    argv = ["docker", "run", "--rm", "--network", "none", tag, *true_cmd(root)]
+    t = Timing("docker run --rm", " ".join(argv))
+    try:
+        t.runs = [_time(argv, env) for _ in range(runs)]
+    finally:
+        if j is not None and entry is not None:
+            j.undo(entry)
+        else:
+            subprocess.run(["docker", "rmi", "-f", tag], env=env, capture_output=True)
+    return t
+
+
+def compare(
+    root: Path, runs: int = 20, docker_runs: int = 5, j: Journal | None = None
+) -> Comparison:
+    hand = by_hand(root, runs)
+    env, why = docker_env()
+    if env is None:
+        return Comparison(hand, None, why)
+    return Comparison(hand, docker(root, docker_runs, j=j))
