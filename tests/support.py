@@ -56,3 +56,13 @@ def cgroup_root_for(controller: str) -> Path | None:
     if (v2 / "cgroup.controllers").exists():
         return v2
     return None
+
+
+def need_docker() -> None:
+    """Skip unless a Docker daemon answers (DOCKER_HOST, the default socket, or the
+    lab's private daemon that `./run.sh test` starts)."""
+    from lab.ops import docker
+
+    why = docker.available()
+    if why:
+        pytest.skip(f"needs a running Docker daemon (./run.sh test starts one): {why}")

@@ -34,6 +34,7 @@ from lab.lesson.model import (
 from lab.lesson.variables import Variables
 from lab.ops import resources
 from lab.ops.journal import Journal, Report
+from lab.ops.runlock import RunLock
 
 DEFAULT_TIMEOUT = 60.0
 CLEANUP_TIMEOUT = 30.0
@@ -139,6 +140,7 @@ class Runner:
         self._work_ready = False
         self._started: list[int] = []  # steps run, in order (their cleanups run at finish)
         self._try_logs: dict[int, Path] = {}  # step index -> the learner's shell transcript
+        self._lock = RunLock(journal.home)  # one lesson at a time per home, held until finish()
 
     # -- helpers -----------------------------------------------------------------------
     def _emit(self, event: Event) -> None:
@@ -148,6 +150,7 @@ class Runner:
     def _ensure_work(self) -> None:
         if self._work_ready:
             return
+        self._lock.acquire(f"lesson {self.lesson.id}")
         if self.work.exists():  # left by an earlier run: ours now, removed at finish
             self.journal.record("dir", str(self.work))
         else:
@@ -466,4 +469,5 @@ class Runner:
         self.vars.pids.clear()
         self._started.clear()
         self._work_ready = False
+        self._lock.release()
         return report

@@ -1,0 +1,201 @@
+"""The lab's images and a real dockerd, both ways (no mocks: CI runs dockerd).
+
+lab save -> docker load -> docker run;  docker import + commit -> docker save -> lab load.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from lab.errors import LabError
+from lab.ops import docker, images, layers, mounts, oci, overlay, rootfs
+from lab.ops.journal import Entry, Journal
+from lab.ops.undo import validate
+from tests.support import need_docker, need_root, need_tool
+
+GREET = {
+    "/etc/greeting": "hello from the lab\n",
+    "/opt/bin/hello.sh": "#!/bin/sh\necho hello.sh says hi\n",
+}
+# what docker adds to every container's filesystem (its init layer, mounts)
+DOCKER_ONLY = {
+    ".dockerenv",
+    "dev",
+    "proc",
+    "sys",
+    "etc/hosts",
+    "etc/hostname",
+    "etc/resolv.conf",
+    "etc/mtab",
+}
+
+
+def _name(what: str) -> str:
+    return f"shikumi-test-{what}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture()
+def journal(tmp_path: Path):
+    need_root()
+    need_docker()
+    need_tool("ldd", "unshare")
+    j = Journal.open(tmp_path / "home")
+    try:
+        yield j
+    finally:
+        report = j.close()  # docker rm -f / rmi -f of everything the test made
+        assert report.ok, report.to_json()
+    assert not mounts.under(str(tmp_path / "home"))
+    left = [
+        n
+        for n in docker.names("image") + docker.names("container")
+        if n.startswith("shikumi-test-")
+    ]
+    assert not left, f"left behind in docker: {left}"
+
+
+def _files(tar: Path) -> set[str]:
+    with tarfile.open(tar) as tf:
+        return {layers.norm(n) for n in tf.getnames()} - {""}
+
+
+def _strip_docker(names: set[str]) -> set[str]:
+    return {n for n in names if not any(n == d or n.startswith(d + "/") for d in DOCKER_ONLY)}
+
+
+def test_lab_save_docker_load_run(journal: Journal, tmp_path: Path) -> None:
+    r = rootfs.build(
+        journal, journal.home / "rootfs", programs=[*rootfs.DEFAULT_PROGRAMS, "rm"], scripts=GREET
+    )
+    name = _name("lab")
+    base = images.import_dir(journal, r.root, name + "-base", cmd=["/opt/bin/hello.sh"])
+    # a second layer with a modified file and a whiteout, made in a by-hand container
+    c = images.new_container(journal, base)
+    (c.merged / "etc" / "greeting").write_text("changed by the lab\n")
+    (c.merged / "etc" / "passwd").unlink()
+    overlay.unmount(journal, c)
+    im = images.commit(journal, c, name, base, cmd=["/bin/sh", "-c", "cat /etc/greeting; ls /etc"])
+    overlay.remove(journal, c)
+    assert len(im.layers) == 2
+
+    saved = images.save(journal.home, [name], tmp_path / "lab.tar")
+    loaded = docker.load(journal, saved.path)
+    assert loaded.images == [f"{name}:latest"], loaded.output
+    di = docker.inspect_image(name)
+    assert di.id == im.id  # the same config bytes: the same image ID
+    assert di.layers == [d.digest for d in im.layers]
+    assert di.cmd == im.config.cmd
+
+    out = docker.run(journal, name, name=_name("run"), rm=True)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "changed by the lab"  # the modified file, from layer 2
+    assert {"greeting", "group"} <= set(lines) and "passwd" not in lines  # the whiteout holds
+    hello = docker.run(journal, name, ["/opt/bin/hello.sh"], name=_name("run"), rm=True)
+    assert hello.stdout == "hello.sh says hi\n"
+
+
+def test_docker_save_lab_load(journal: Journal, tmp_path: Path) -> None:
+    r = rootfs.build(
+        journal, journal.home / "rootfs", programs=[*rootfs.DEFAULT_PROGRAMS, "rm"], scripts=GREET
+    )
+    tar = tmp_path / "rootfs.tar"
+    rootfs.to_tar(r.root, tar)
+    base = _name("imp")
+    docker.import_tar(journal, tar, base, changes=['CMD ["/bin/cat", "/etc/greeting"]'])
+    ctr = _name("ctr")
+    run = docker.run(
+        journal, base, ["/bin/sh", "-c", "echo hello > /aaa.txt; rm /etc/group"], name=ctr
+    )
+    assert run.returncode == 0, run.stderr
+    committed = _name("commit")
+    dimg = docker.commit(journal, ctr, committed, changes=['CMD ["/bin/cat", "/etc/greeting"]'])
+    assert len(dimg.layers) == 2
+
+    saved = docker.save([committed], tmp_path / "docker.tar")
+    with tarfile.open(saved) as tf:
+        names = tf.getnames()
+    assert "manifest.json" in names
+    assert (
+        any(n.endswith("/layer.tar") for n in names) or "index.json" in names
+    )  # 20.10: per-layer form
+
+    (im,) = images.load(journal, saved)
+    assert im.name == f"{committed}:latest"
+    assert im.id == dimg.id  # the same config: the same image ID
+    assert [d.digest for d in im.layers] == dimg.layers  # the same layers, digest for digest
+    assert im.config.cmd == ["/bin/cat", "/etc/greeting"]
+    top = images.analyze(im).layers[1]
+    assert "aaa.txt" in {x.path for x in top.added}
+    assert "etc/group" in {x.path for x in top.deleted}
+
+    # the same files: lab export (layers merged by the lab) vs docker export
+    images.export(journal.home, committed, tmp_path / "lab-export.tar")
+    dc = _name("exp")
+    docker.create(journal, committed, dc)
+    docker.export(dc, tmp_path / "docker-export.tar")
+    lab_files, docker_files = (
+        _files(tmp_path / "lab-export.tar"),
+        _files(tmp_path / "docker-export.tar"),
+    )
+    assert _strip_docker(lab_files) == _strip_docker(docker_files)
+    assert "aaa.txt" in lab_files and "etc/group" not in lab_files
+
+    # and the loaded image runs the lab's way
+    assert images.run(journal, im).output == "hello from the lab\n"
+    assert images.run(journal, im, ["/bin/cat", "/aaa.txt"]).output == "hello\n"
+
+
+def test_graphdriver_beside_the_lab(journal: Journal) -> None:
+    r = rootfs.build(journal, journal.home / "rootfs", scripts=GREET)
+    name = _name("gd")
+    images.import_dir(journal, r.root, name)
+    tar = journal.home / "r.tar"
+    rootfs.to_tar(r.root, tar)
+    docker.import_tar(journal, tar, name)
+    ctr = _name("sleep")
+    out = docker.run(journal, name, ["/bin/sleep", "30"], name=ctr, detach=True)
+    assert out.returncode == 0, out.stderr
+    info = docker.inspect_container(ctr)
+    assert info.running and info.pid > 0 and info.graph.name == "overlay2"
+    assert info.graph.upper.endswith("/diff") and info.graph.merged.endswith("/merged")
+    assert len(info.graph.lower) >= 2  # the image layer and the container's init layer
+    # the lab's own container: the same three roles
+    c = images.new_container(journal, images.get(journal.home, name))
+    assert c.mount_data().startswith("lowerdir=") and f"upperdir={c.upper}" in c.mount_data()
+    overlay.remove(journal, c)
+    docker.rm(journal, ctr)
+    assert ctr not in docker.names("container")
+
+
+def test_journal_kinds_for_docker(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    assert validate(Entry(1, "docker-image", "shikumi-x:latest"), home) == ""
+    assert validate(Entry(1, "docker-container", "shikumi-x"), home) == ""
+    assert validate(Entry(1, "docker-image", "alpine:latest"), home)
+    assert validate(Entry(1, "docker-container", "mine"), home)
+    with Journal.open(home) as j, pytest.raises(LabError):
+        j.record("docker-image", "debian:12")
+    need_docker()
+    need_root()
+    need_tool("ldd")
+    # a session that dies with a docker image made: cleanup removes it
+    j = Journal.open(home)
+    r = rootfs.build(j, home / "rootfs", programs=["sh"])
+    tar = tmp_path / "r.tar"
+    rootfs.to_tar(r.root, tar)
+    name = _name("crash")
+    docker.import_tar(j, tar, name)
+    assert f"{name}:latest" in docker.names("image")
+    j.close(undo=False)
+    from lab.ops.journal import recover
+
+    report = recover(home)
+    assert report.ok, report.to_json()
+    assert f"{name}:latest" not in docker.names("image")
+    assert oci.short(oci.sha256_bytes(b"")) == "e3b0c44298fc"
