@@ -9,6 +9,8 @@ A test that can never run on this kind of machine says so with
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,3 +36,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> objec
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, where everything should be installed: {reason}"
+
+
+# -- host integrity over the whole suite -------------------------------------------------
+# Every file in the host's /usr/bin, /usr/sbin, /usr/lib, /usr/lib64 and /etc is
+# fingerprinted (size, mtime, ctime, mode) before the first test and after the last,
+# and the files lessons copy or hide are hashed: any difference fails the run.
+_HOST: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _host_integrity() -> Iterator[None]:
+    if os.geteuid() != 0 or os.environ.get("SHIKUMI_HOST_CHECK", "1" if IN_CI else "0") != "1":
+        yield
+        return
+    from tests.harness import state
+
+    hashed = state.lesson_files()
+    before = state.host_fingerprint(hashed)
+    _HOST.update(hashed=hashed, before=before)
+    yield
+    _HOST["changed"] = state.changed(before, state.host_fingerprint(hashed))
+
+
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter prints its summary
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _HOST.get("changed"):
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "changed" not in _HOST:
+        return
+    changed = _HOST["changed"]
+    line = (
+        f"host integrity: {len(_HOST['before'])} host files fingerprinted ({len(_HOST['hashed'])} hashed)"
+        f" before and after the suite: {len(changed)} changed"
+    )
+    terminalreporter.write_line(line, red=bool(changed), green=not changed)
+    for c in changed[:20]:
+        terminalreporter.write_line(f"  changed: {c}", red=True)

@@ -98,8 +98,13 @@ def _undo_process(e: Entry, home: Path) -> str:
     pid, start = e.meta.get("pid"), e.meta.get("start")
     if isinstance(pid, int) and procs.alive(pid, start):
         pids.add(pid)
-    killed = procs.kill_all(sorted(pids))
-    left = [p for p in killed if procs.alive(p)]
+    killed: list[int] = []
+    for _ in range(20):  # a process may fork between the scan and the kill: scan again
+        if not pids:
+            break
+        killed += procs.kill_all(sorted(pids))
+        pids = set(procs.with_marker(e.meta["marker"]))
+    left = [p for p in killed if procs.alive(p)] + sorted(pids)
     if left:
         raise RuntimeError(f"processes {left} did not die")
     return f"killed {len(killed)} process(es)" if killed else "no process left"

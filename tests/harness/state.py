@@ -1,0 +1,139 @@
+"""What of the lab's is on this machine right now, and a fingerprint of the host's
+binaries and libraries — for the kill harness and the suite-wide integrity check."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+HOST_TREES = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/etc")
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def lab_things(home: Path | None = None, owner: int | None = None) -> list[str]:
+    """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
+    cgroups, marked processes, Docker containers and images named shikumi…
+
+    With *owner*, only the processes marked by the lab process with that pid count
+    (their marker is shikumi-<pid>-…), so another lab running beside us is not ours."""
+    found: list[str] = []
+    home_s = str(home) if home else None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            target = parts[4]
+            ours = (
+                home_s and (target == home_s or target.startswith(home_s + "/"))
+            ) or "shikumi" in target
+            docker_own = target.startswith(("/run/shikumi-docker", "/var/lib/shikumi-docker"))
+            if ours and not docker_own:
+                found.append(f"mount {target}")
+    if os.path.isdir("/run/netns"):
+        found += [f"netns {n}" for n in os.listdir("/run/netns") if n.startswith("shk")]
+    found += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith("shk")]
+    if shutil.which("iptables"):
+        for table in ("filter", "nat"):
+            r = subprocess.run(
+                ["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True
+            )
+            found += [f"iptables {table}: {ln}" for ln in r.stdout.splitlines() if "shikumi" in ln]
+    for dirpath, dirnames, _ in os.walk(CGROUP_ROOT):
+        if dirpath[len(CGROUP_ROOT) :].count("/") >= 4:
+            dirnames[:] = []
+        found += [f"cgroup {os.path.join(dirpath, d)}" for d in dirnames if d.startswith("shikumi")]
+    me = os.getpid()
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            env = Path(f"/proc/{name}/environ").read_bytes()
+            state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        needle = f"SHIKUMI_MARK=shikumi-{owner}-" if owner else "SHIKUMI_MARK=shikumi-"
+        if needle.encode() in env and state != "Z":
+            found.append(f"process {name} {Path(f'/proc/{name}/comm').read_text().strip()}")
+    found += _docker_things()
+    return sorted(found)
+
+
+def _docker_things() -> list[str]:
+    if not shutil.which("docker"):
+        return []
+    from lab.ops.dockerhost import with_docker_host
+
+    env = with_docker_host(dict(os.environ))
+    out = []
+    r = subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    if r.returncode == 0:
+        out += [f"docker container {n}" for n in r.stdout.split() if n.startswith("shikumi")]
+    r = subprocess.run(
+        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+    )
+    if r.returncode == 0:
+        out += [
+            f"docker image {n}"
+            for n in r.stdout.split()
+            if n.startswith("shikumi") and not n.startswith("shikumi-fresh")
+        ]
+    return out
+
+
+def ip_forward() -> str:
+    return Path("/proc/sys/net/ipv4/ip_forward").read_text().strip()
+
+
+def host_fingerprint(hash_files: list[str] | None = None) -> dict[str, str]:
+    """(size, mtime, ctime, mode) of every file in the host's binary, library and
+    config trees, plus the sha256 of *hash_files* (the ones lessons copy or hide)."""
+    fp: dict[str, str] = {}
+    for top in HOST_TREES:
+        for dirpath, dirnames, names in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            for n in names:
+                p = os.path.join(dirpath, n)
+                try:
+                    st = os.lstat(p)
+                except OSError:
+                    continue
+                fp[p] = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode:o}"
+    for p in hash_files or []:
+        try:
+            fp["sha256 " + p] = hashlib.sha256(Path(p).read_bytes()).hexdigest()
+        except OSError as e:
+            fp["sha256 " + p] = f"unreadable: {e}"
+    return fp
+
+
+def lesson_files() -> list[str]:
+    """The files lessons copy into rootfs or hide in the sandbox: the ldd closure of
+    the lesson programs."""
+    from lab.ops import ldd, rootfs
+
+    progs = [
+        p
+        for p in [*rootfs.DEFAULT_PROGRAMS, "bash", "tree", "head", "wc", "perl"]
+        if shutil.which(p)
+    ]
+    _, files = ldd.closure(progs)
+    return sorted({os.path.realpath(f) for f in files})
+
+
+def changed(
+    before: dict[str, str], after: dict[str, str], ignore: tuple[str, ...] = ("/etc/mtab",)
+) -> list[str]:
+    keys = set(before) | set(after)
+    return sorted(k for k in keys if before.get(k) != after.get(k) and not k.startswith(ignore))
