@@ -32,6 +32,16 @@ from lab.lesson.loader import (
 from lab.lesson.model import ACTION_KINDS, LANGS, Action, Lesson, Problem
 from lab.lesson.parse import Fence, Parsed, Section
 
+
+def _gives_out(op: str | None) -> bool:
+    """Operations that set {{out.STEP}} (cgroup: its directory; runtime.start: the pid)."""
+    from lab.lesson import operations
+
+    if not op or op not in operations.names():
+        return False
+    return bool(getattr(operations.get(op), "GIVES_OUT", False))
+
+
 # attributes each action kind takes after its kind (and name)
 ACTION_ATTRS: dict[str, tuple[str, ...]] = {
     "run": ("expect", "timeout", "in"),
@@ -288,7 +298,7 @@ class _LessonLinter:
         if kind in HAS_VARIABLES:
             cleanup = kind == "cleanup"
             self.variables(f, scope, cleanup)
-        if kind in ("run", "solution"):
+        if kind in ("run", "solution") or (kind == "op" and _gives_out(f.name)):
             scope.ran = True
 
     def spawn(self, f: Fence, scope: _Scope) -> None:

@@ -128,7 +128,21 @@ def _script_text(value: str, ctx: Any) -> str:
     return value
 
 
-_REGISTRY: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack()}
+def _registry() -> dict[str, Any]:
+    # the operations of the later lessons live beside this module, one module per
+    # part of the course; they import OpResult from here, so they are read last
+    from lab.lesson import ops_images, ops_netvol, ops_runtime
+
+    ops: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack()}
+    for part in (ops_images.OPS, ops_netvol.OPS, ops_runtime.OPS):
+        clash = set(ops) & set(part)
+        if clash:
+            raise RuntimeError(f"operation names defined twice: {sorted(clash)}")
+        ops.update(part)
+    return ops
+
+
+_REGISTRY: dict[str, Any] = _registry()
 
 
 def names() -> set[str]:

@@ -32,6 +32,13 @@ _BUILTIN = (
     "fstypes",
     "rootfs",
     "statuscompare",
+    "netdiagram",
+    "cgusage",
+    "speedbars",
+    "escape",
+    "overlay",
+    "layers",
+    "savexport",
 )
 _registry: dict[str, ModuleType | str] = {n: f"lab.views.{n}" for n in _BUILTIN}
 

@@ -1,0 +1,87 @@
+"""``escape``: the chroot escape under chroot and under pivot_root, side by side, from
+an ```op runtime.escape step: how each container's root was made, what the escape
+printed, and whether it got out (red) or was held (green)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+PARAMS: dict[str, tuple[Any, bool]] = {
+    "of": (str, False),  # the step whose ```op runtime.escape to show (default: this step)
+    "title": (str, False),
+    "title_ja": (str, False),
+}
+# the lines of each stage worth showing: how the root was set
+_KEY = ("exec chroot", "pivot_root", "umount -l", "mount --bind")
+
+
+@dataclass
+class Side:
+    root_mode: str
+    escaped: bool
+    output: str
+    key_commands: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EscapeView:
+    sides: list[Side]
+    title: str = ""
+    title_ja: str = ""
+
+
+def from_results(results: list[Any]) -> list[Side]:
+    out = []
+    for r in results:
+        keys = [
+            c.split(" perl ", 1)[0] + " perl -e …" if c.startswith("exec chroot") else c
+            for c in r.commands
+            if any(c.startswith(k) for k in _KEY)
+        ]
+        out.append(Side(r.root_mode, bool(r.escaped), r.output.strip(), keys))
+    return out
+
+
+def collect(ctx: Any, **p: Any) -> EscapeView:
+    step = p.get("of") or ctx.step_id
+    res = ctx.op_results.get(step)
+    if not isinstance(res, list) or not all(hasattr(r, "escaped") for r in res):
+        raise ValueError(f"step {step!r} ran no ```op runtime.escape")
+    return EscapeView(from_results(res), str(p.get("title") or ""), str(p.get("title_ja") or ""))
+
+
+def render(data: EscapeView, lang: str = "en") -> Table:
+    ja = lang == "ja"
+    title = (data.title_ja if ja and data.title_ja else data.title) or (
+        "同じ脱出を二つのコンテナで" if ja else "the same escape in two containers"
+    )
+    t = Table(title=title, show_lines=True)
+    for s in data.sides:
+        t.add_column(f"root: {s.root_mode}", vertical="top", overflow="fold")
+    cmds = [Text("\n".join(f"$ {c}" for c in s.key_commands), style="dim") for s in data.sides]
+    t.add_row(*cmds)
+    t.add_row(*[Text(s.output or "(no output)") for s in data.sides])
+    verdicts = []
+    for s in data.sides:
+        if s.escaped:
+            verdicts.append(
+                Text(
+                    "脱出された：ホストのファイルが見えた"
+                    if ja
+                    else "ESCAPED: the host's files are reachable",
+                    style="bold red",
+                )
+            )
+        else:
+            verdicts.append(
+                Text(
+                    "持ちこたえた：外へは出られない" if ja else "HELD: there is no way out",
+                    style="bold green",
+                )
+            )
+    t.add_row(*verdicts)
+    return t
