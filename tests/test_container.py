@@ -34,12 +34,19 @@ def test_container_is_isolated_and_undone(journal: Journal) -> None:
     assert procs.comm(c.pid) == "hello.sh"
     assert namespaces.nspid(c.pid)[-1] == 1
     assert set(c.ns().differs_from(namespaces.of("self"))) >= {"uts", "ipc", "pid", "net", "mnt"}
-    out = subprocess.run(container.exec_argv(c, ["sh", "-c", "hostname; ps -e -o pid=,comm=; ls /"]), capture_output=True, text=True, timeout=10)
+    out = subprocess.run(
+        container.exec_argv(c, ["sh", "-c", "hostname; ps -e -o pid=,comm=; ls /"]),
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     lines = out.stdout.split("\n")
     assert lines[0] == "box", out
     assert "1 hello.sh" in [ln.strip() for ln in lines], out.stdout
     assert "opt" in lines and "home" not in lines  # the rootfs, not the host's /
-    subprocess.run(["hostname"], check=True, capture_output=True)  # the host's hostname is untouched
+    subprocess.run(
+        ["hostname"], check=True, capture_output=True
+    )  # the host's hostname is untouched
     pid = c.pid
     container.stop(journal, c)
     assert not procs.alive(pid)

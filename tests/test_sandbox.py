@@ -62,7 +62,12 @@ def test_killed_mid_step_leaves_host_intact(tmp_path: Path, lib: str) -> None:
         time.sleep(1000)
         """
     )
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=dict(os.environ, SHIKUMI_HOME=str(home)))
+    p = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, SHIKUMI_HOME=str(home)),
+    )
     inner = int(p.stdout.readline())  # type: ignore[union-attr]
     p.send_signal(signal.SIGKILL)
     p.wait(5)

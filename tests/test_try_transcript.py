@@ -33,7 +33,9 @@ message = "the answer was printed"
 
 
 def test_transcript_text_drops_escapes() -> None:
-    raw = b"\x1b[?2004h(shikumi) # echo 42\r\n\x1b[?2004l\r42\r\n\x1b]0;title\x07(shikumi) # exit\r\n"
+    raw = (
+        b"\x1b[?2004h(shikumi) # echo 42\r\n\x1b[?2004l\r42\r\n\x1b]0;title\x07(shikumi) # exit\r\n"
+    )
     assert transcript_text(raw).splitlines() == ["(shikumi) # echo 42", "42", "(shikumi) # exit"]
 
 
@@ -51,11 +53,15 @@ def test_checks_judge_the_learners_own_shell(tmp_path: Path) -> None:
         argv = r.shell(0)
         assert argv[0] == "script"
         # a learner at the prompt (stdin stands in for the keyboard)
-        subprocess.run(argv, input="echo $((40 + 2))\nexit\n", text=True, capture_output=True, timeout=20)
+        subprocess.run(
+            argv, input="echo $((40 + 2))\nexit\n", text=True, capture_output=True, timeout=20
+        )
         (res,) = r.check_step(0)
         assert res.ok, res.reason
         # a wrong answer fails, with the reason
-        subprocess.run(r.shell(0), input="echo 41\nexit\n", text=True, capture_output=True, timeout=20)
+        subprocess.run(
+            r.shell(0), input="echo 41\nexit\n", text=True, capture_output=True, timeout=20
+        )
         (res,) = r.check_step(0)
         assert not res.ok
         r.finish()

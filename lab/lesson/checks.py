@@ -123,10 +123,14 @@ def _stream(p: dict) -> str:
     return s
 
 
+def _said(stream: str) -> str:
+    return {"both": "the output (stdout and stderr)"}.get(stream, f"the {stream}")
+
+
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     stream = _stream(p)
-    return _search(p["pattern"], ctx.output(of, stream), f"the {stream} of step {of!r}")
+    return _search(p["pattern"], ctx.output(of, stream), f"{_said(stream)} of step {of!r}")
 
 
 def _exit_status(p: dict, ctx: Context) -> Verdict:
@@ -138,21 +142,30 @@ def _exit_status(p: dict, ctx: Context) -> Verdict:
     return ok, f"step {of!r} exited {last.exit} (expected {p['status']})"
 
 
+def _short(command: str) -> str:
+    """A command as a reason quotes it: its first line, cut short (a check's script can be long)."""
+    lines = [x.strip() for x in command.strip().splitlines() if x.strip()] or [""]
+    first = lines[0] if len(lines[0]) <= 60 else lines[0][:59] + "…"
+    return first + (" …" if len(lines) > 1 and not first.endswith("…") else "")
+
+
 def _command(p: dict, ctx: Context) -> Verdict:
     r = ctx.run(p["run"], str(p.get("in", "")), 10.0)
+    cmd = _short(p["run"])
     if r.error:
-        raise _Fail(f"`{p['run']}` could not start: {r.error}")
+        raise _Fail(f"`{cmd}` could not start: {r.error}")
     if r.timed_out:
-        raise _Fail(f"`{p['run']}` did not finish within 10 s")
+        raise _Fail(f"`{cmd}` did not finish within 10 s")
     want = p.get("status", 0)
     if r.exit != want:
-        err = r.stderr.strip().splitlines()[-1:] or [""]
-        return False, f"`{p['run']}` exited {r.exit} (expected {want}) {err[0][:80]}".strip()
+        # the script's last word: its error, or what it printed (a check may echo why)
+        said = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines())[-1:] or [""]
+        return False, f"`{cmd}` exited {r.exit} (expected {want}) {said[0][:80]}".strip()
     if "pattern" in p:
         stream = _stream(p)
         text = {"stdout": r.stdout, "stderr": r.stderr, "both": r.stdout + r.stderr}[stream]
-        return _search(p["pattern"], text, f"the {stream} of `{p['run']}`")
-    return True, f"`{p['run']}` exited {r.exit}"
+        return _search(p["pattern"], text, f"{_said(stream)} of `{cmd}`")
+    return True, f"`{cmd}` exited {r.exit}"
 
 
 def ns_links(pid: int, types: list[str]) -> dict[str, str]:

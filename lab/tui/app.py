@@ -23,10 +23,12 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 
 from lab.lesson.model import Lesson
-from lab.tui import engine
+from lab.tui import cjk, engine
 from lab.tui.keys import key, relabel
 from lab.tui.messages import DoctorDone
 from lab.tui.strings import s
+
+cjk.install()  # Japanese lines break between characters, not only at spaces
 
 SessionFactory = Callable[[Lesson, Callable[[Any], None]], Any]
 
@@ -169,6 +171,24 @@ class ShikumiApp(App[int]):
             set_big = getattr(screen, "set_big", None)
             if set_big:
                 set_big(self.big)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        """The palette's Screenshot: an SVG in ~/Downloads when there is one, otherwise in
+        the lab's home (a server or VM usually has no Downloads folder, where Textual's
+        own default fails with "Failed to save screenshot")."""
+        if path is None:
+            from platformdirs import user_downloads_path
+
+            downloads = user_downloads_path()
+            where = downloads if downloads.is_dir() else Path(self.home) / "screenshots"
+            try:
+                where.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                where = Path.cwd()
+            path = str(where)
+        return super().deliver_screenshot(filename, path, time_format)
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -98,14 +98,25 @@ def render(data: FsData, lang: str = "en") -> Table:
         title=data.title or ("ファイルシステムの種類" if ja else "filesystems by type"),
         title_justify="left",
     )
-    t.add_column("type")
-    t.add_column("kind")
-    t.add_column("mounted on", overflow="fold")
-    t.add_column("size", justify="right")
-    for g in data.groups:
+    t.add_column("種類" if ja else "kind", no_wrap=True)
+    t.add_column("type", no_wrap=True)
+    # a long mount point is cut with an ellipsis, never folded mid-name
+    t.add_column(
+        "マウント先" if ja else "mounted on", overflow="ellipsis"
+    )  # wrappable: it gives way first
+    t.add_column("サイズ" if ja else "size", justify="right", no_wrap=True)
+    for i, g in enumerate(data.groups):
         shown = g.targets[:6]
         more = len(g.targets) - len(shown)
         where = "\n".join(x[0] for x in shown) + (f"\n… +{more}" if more else "")
         sizes = "\n".join(_human(x[2]) if x[2] else "" for x in shown)
-        t.add_row(f"[{colors[g.kind]}]{g.fstype}[/]", names[g.kind], where, sizes)
+        first = i == 0 or data.groups[i - 1].kind != g.kind
+        last = i == len(data.groups) - 1 or data.groups[i + 1].kind != g.kind
+        t.add_row(
+            f"[{colors[g.kind]}]{names[g.kind]}[/]" if first else "",
+            f"[{colors[g.kind]}]{g.fstype}[/]",
+            where,
+            sizes,
+            end_section=last,
+        )
     return t

@@ -15,8 +15,10 @@ from lab.ops import namespaces
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pids": (list, True),  # ["self", "host", "box"]: a number, self, host or a spawned name
     "labels": (list, False),  # column titles, default the specs
+    "labels_ja": (list, False),  # the column titles in Japanese (default: labels)
     "types": (list, False),  # namespace types to show (default: all the kernel has)
     "title": (str, False),
+    "title_ja": (str, False),
 }
 
 
@@ -26,6 +28,7 @@ class NsColumn:
     pid: int
     inodes: dict[str, int]
     nspid: list[int]
+    label_ja: str = ""
 
 
 @dataclass
@@ -33,6 +36,7 @@ class NsData:
     title: str
     types: list[str]
     columns: list[NsColumn] = field(default_factory=list)
+    title_ja: str = ""
 
     def differs(self, col: int, ns_type: str) -> bool:
         first = self.columns[0].inodes.get(ns_type)
@@ -48,28 +52,44 @@ def collect(ctx: Any, **p: Any) -> NsData:
     if not 1 <= len(specs) <= 3:
         raise ValueError("nsinodes shows one to three processes")
     labels = [str(x) for x in (p.get("labels") or specs)]
+    labels = labels + specs[len(labels) :]
+    labels_ja = [str(x) for x in p.get("labels_ja") or []]
     cols = []
-    for spec, label in zip(specs, labels + specs[len(labels) :], strict=False):
+    for i, (spec, label) in enumerate(zip(specs, labels, strict=False)):
         pid = ctx.pid(spec)
         ns = namespaces.of(pid)
-        cols.append(NsColumn(label, pid, ns.inodes, namespaces.nspid(pid)))
+        ja = labels_ja[i] if i < len(labels_ja) and labels_ja[i] else ""
+        cols.append(NsColumn(label, pid, ns.inodes, namespaces.nspid(pid), ja))
     types = [str(t) for t in p.get("types") or sorted(cols[0].inodes)]
-    return NsData(str(p.get("title", "")), types, cols)
+    return NsData(str(p.get("title", "")), types, cols, str(p.get("title_ja", "")))
 
 
 def render(data: NsData, lang: str = "en") -> Table:
     ja = lang == "ja"
     t = Table(
-        title=data.title or ("名前空間の inode" if ja else "namespace inodes"), title_justify="left"
+        title=((data.title_ja or data.title) if ja else data.title)
+        or ("名前空間の inode" if ja else "namespace inodes"),
+        title_justify="left",
+        caption=(
+            "色付き：左端の列と違う名前空間"
+            if ja
+            else "lit: a namespace not shared with the first column"
+        )
+        if data.differing_types
+        else None,
+        caption_justify="left",
     )
-    t.add_column("種類" if ja else "type", style="bold")
+    t.add_column("種類" if ja else "type", style="bold", no_wrap=True)
     for c in data.columns:
-        t.add_column(f"{c.label}\npid {c.pid}", justify="right")
+        # the inode alone: the type is in the first column, and a 10-digit number must never
+        # be cut short (it is what the learner compares)
+        label = (c.label_ja or c.label) if ja else c.label
+        t.add_column(f"{label}\npid {c.pid}", justify="right", min_width=10, overflow="fold")
     for ns_type in data.types:
         row: list[Text | str] = [ns_type]
         for i, c in enumerate(data.columns):
             value = c.inodes.get(ns_type)
-            cell = Text(f"{ns_type}:[{value}]" if value else "—")
+            cell = Text(str(value) if value else "—", no_wrap=True)
             if data.differs(i, ns_type):
                 cell.stylize("bold black on yellow")
             row.append(cell)

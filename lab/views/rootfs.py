@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Group
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -61,13 +62,45 @@ def collect(ctx: Any, **p: Any) -> RootfsView:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e3:.0f} kB" if n >= 1e4 else f"{n / 1e3:.1f} kB"
+
+
+class Bars:
+    """The ldd closure beside the slides' `cp -r`, two bars as wide as the panel allows."""
+
+    def __init__(self, data: RootfsView, ja: bool) -> None:
+        self.data, self.ja = data, ja
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        d, ja = self.data, self.ja
+        labels = ("ldd の最小構成", "cp -r の場合") if ja else ("ldd closure", "cp -r")
+        pad = max(cell_len(x) for x in labels) + 1
+        sizes = (_mb(d.total), _mb(d.estimate_bytes))
+        width = max(8, min(40, options.max_width - pad - max(len(x) for x in sizes) - 3))
+        ratio = d.estimate_bytes / max(d.total, 1)
+        small = max(1, round(width / ratio)) if ratio > 1 else width
+        bars = Text()
+        for label, n, size, style in (
+            (labels[0], small, sizes[0], "green"),
+            (labels[1], width, sizes[1], "red"),
+        ):
+            bars.append(label + " " * (pad - cell_len(label)), style=style)
+            bars.append("█" * n + f" {size}\n", style=style)
+        files = f"{d.estimate_files:,}"
+        bars.append(f"{ratio:,.0f} 倍の大きさ" if ja else f"{ratio:,.0f}× larger", style="bold")
+        bars.append(
+            f"（cp -r は {files} ファイル）" if ja else f" (cp -r: {files} files)", style="dim"
+        )
+        yield bars
 
 
 def render(data: RootfsView, lang: str = "en") -> Group:
     ja = lang == "ja"
     t = Table(title=f"rootfs ({data.method}, {data.seconds * 1000:.0f} ms)", title_justify="left")
-    t.caption, t.caption_justify = data.root, "left"
     t.add_column("種類" if ja else "kind")
     t.add_column("ファイル数" if ja else "files", justify="right")
     t.add_column("サイズ" if ja else "size", justify="right")
@@ -79,29 +112,21 @@ def render(data: RootfsView, lang: str = "en") -> Group:
         str(sum(n for n, _ in data.kinds.values())),
         f"[bold]{_mb(data.total)}[/]",
     )
-    parts: list[Any] = [t]
+    parts: list[Any] = [t, Text(data.root, style="dim", overflow="fold")]
     if data.files:
         ft = Table(show_header=False, box=None)
+        ft.add_column(overflow="fold")
+        ft.add_column(style="dim", no_wrap=True)
+        ft.add_column(justify="right", no_wrap=True)
         for path, kind, size in data.files:
             ft.add_row(path, kind, _mb(size) if size else "")
         parts.append(ft)
     if data.estimate_bytes:
-        ratio = data.estimate_bytes / max(data.total, 1)
-        width = 40
-        small = max(1, round(width / ratio)) if ratio > 1 else width
-        bars = Text()
-        bars.append(
-            ("ldd の最小構成 " if ja else "ldd closure  ") + "█" * small + f" {_mb(data.total)}\n",
-            style="green",
-        )
-        bars.append(
-            ("cp -r の場合    " if ja else "cp -r        ")
-            + "█" * width
-            + f" {_mb(data.estimate_bytes)} ({data.estimate_files} files)",
-            style="red",
-        )
-        bars.append(f"\n{ratio:,.0f}× " + ("大きい" if ja else "larger"), style="bold")
-        parts.append(bars)
+        parts.append(Bars(data, ja))
     if data.tar:
-        parts.append(Text(f"tar: {data.tar} ({_mb(data.tar_bytes)})", style="dim"))
+        tar = Table.grid(padding=(0, 1))
+        tar.add_column(no_wrap=True)
+        tar.add_column(overflow="fold")
+        tar.add_row("tar", f"{data.tar} ({_mb(data.tar_bytes)})", style="dim")
+        parts.append(tar)
     return Group(*parts)

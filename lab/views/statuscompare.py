@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -109,24 +110,54 @@ def collect(ctx: Any, **p: Any) -> StatusCompareData:
     return StatusCompareData(title, procs, rows, str(p.get("title_ja", "")) or title)
 
 
-def render(data: StatusCompareData, lang: str = "en") -> Table:
+WIDE = 90  # from this many cells on, the meanings get a column; below, a legend under the table
+
+
+class StatusTable:
+    """The table, laid out for the width it gets: a meaning column when there is room,
+    otherwise the meanings as a legend below (a squeezed column wraps every word)."""
+
+    def __init__(self, data: StatusCompareData, lang: str) -> None:
+        self.data, self.lang = data, lang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _render(self.data, self.lang, options.max_width >= WIDE)
+
+
+def _value(v: str) -> str:
+    return " ".join(v.split())  # Uid/Gid are tab-separated: keep them on one short line
+
+
+def _render(data: StatusCompareData, lang: str, wide: bool) -> list[Any]:
     ja = lang == "ja"
     title = (data.title_ja or data.title) if ja else data.title
     default = "/proc/PID/status を並べて" if ja else "/proc/PID/status side by side"
     t = Table(title=title or default, title_justify="left")
-    t.add_column("項目" if ja else "field", style="bold cyan")
+    t.add_column("項目" if ja else "field", style="bold cyan", no_wrap=True)
     for pr in data.procs:
         label = (pr.label_ja or pr.label) if ja else pr.label
         t.add_column(f"{label}\nPID {pr.pid}", overflow="fold")
-    t.add_column("意味" if ja else "meaning", style="dim", overflow="fold")
+    if wide:
+        t.add_column("意味" if ja else "meaning", style="dim", overflow="fold")
     absent = "（なし）" if ja else "—"
+    legend = Table.grid(padding=(0, 1))
+    legend.add_column(style="bold cyan", no_wrap=True)
+    legend.add_column(style="dim")
     for r in data.rows:
         cells = []
         for v, pr in zip(r.values, data.procs, strict=True):
             if pr.error:
                 cells.append(Text(pr.error, style="red"))
             else:
-                cells.append(Text(v or absent, style="bold yellow" if r.differ else ""))
+                cells.append(Text(_value(v) or absent, style="bold yellow" if r.differ else ""))
         note = (r.explain_ja or r.explain) if ja else (r.explain or r.explain_ja)
-        t.add_row(r.key, *cells, note)
-    return t
+        t.add_row(r.key, *cells, *([note] if wide else []))
+        if note:
+            legend.add_row(r.key, note)
+    if wide or not legend.row_count:
+        return [t]
+    return [t, Text("意味" if ja else "what the fields mean", style="bold"), legend]
+
+
+def render(data: StatusCompareData, lang: str = "en") -> StatusTable:
+    return StatusTable(data, lang)

@@ -429,10 +429,14 @@ class LessonScreen(Screen):
             return
         if not self.events_seen:  # a runner that reports only at the end: show it all now
             self.replay(result)
+        waits = self.awaits_try(step, result, message.solution)
         if result.checks:
-            bench.show_checks(result.checks)
-        if self.awaits_try(step, result, message.solution):
+            bench.show_checks(result.checks, pending=waits)
+        if waits:
             bench.transcript.note(f"✎ {s('status.your_turn', self.lang)}", "bold cyan")
+            tried = step.try_in(self.lang).strip()
+            if tried:  # the explanation has shrunk to make room: say here what to do
+                bench.transcript.note(tried, "cyan")
             self.set_status(f"✎ {s('status.your_turn', self.lang)}", "bold cyan")
             return
         self.explain_result(result)
@@ -520,7 +524,9 @@ class LessonScreen(Screen):
         Tests replace this method: a headless test app cannot suspend.
         """
         with self.app.suspend():
-            print(f"\n\033[1;36mshikumi\033[0m · {self.step.title_in(self.lang)}")
+            # a clean screen: not the previous shell's leftovers above the banner
+            print("\033[H\033[2J", end="")
+            print(f"\033[1;36mshikumi\033[0m · {self.step.title_in(self.lang)}")
             print(s("try.banner", self.lang))
             tried = self.step.try_in(self.lang).strip()
             if tried:
@@ -582,6 +588,9 @@ class LessonScreen(Screen):
         relabel(self, lang)
         if self.session is not None and hasattr(self.session.runner, "lang"):
             self.session.runner.lang = lang
+            ctx = getattr(self.session.runner, "ctx", None)
+            if ctx is not None and hasattr(ctx, "lang"):  # the checks' messages read it
+                ctx.lang = lang
         self.refresh_explanation(keep_scroll=True)
         self.refresh_outline()
         self.query_one(Bench).relang(lang)

@@ -27,15 +27,32 @@ def columns_for(width: int, panels: int, big: bool = False) -> int:
     return max(1, min(fit, panels))
 
 
-def checks_text(checks: list[Any], lang: str) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
+def _flat(text: str) -> str:
+    return " ".join(text.split())  # a reason quoting a script must not break the strip's lines
+
+
+def checks_text(checks: list[Any], lang: str, width: int = 0, pending: bool = False) -> Text:
+    """One line per check. A passing check's evidence is cut to *width*; a failing check's
+    reason is kept whole (it wraps), since that is what the learner needs to read. With
+    *pending* (a try-it-yourself step whose checks wait for the learner), a failing check
+    is shown as still to do, not as an error."""
+    text = Text()
     for c in checks:
         if text:
             text.append("\n")
-        text.append("✓ " if c.ok else "✗ ", style="bold green" if c.ok else "bold red")
-        text.append(c.message)
-        if c.reason:
-            text.append(f" — {c.reason}", style="" if c.ok else "red")
+        line = Text()
+        if pending and not c.ok:
+            line.append("○ ", style="bold cyan")
+            line.append(_flat(c.message))
+            line.append(" — " + s("bench.pending", lang), style="dim")
+        else:
+            line.append("✓ " if c.ok else "✗ ", style="bold green" if c.ok else "bold red")
+            line.append(_flat(c.message))
+            if c.reason:
+                line.append(f" — {_flat(c.reason)}", style="" if c.ok else "red")
+            if c.ok and width > 0:
+                line.truncate(width, overflow="ellipsis")
+        text.append_text(line)
     return text
 
 
@@ -86,9 +103,12 @@ class Bench(Vertical):
             self.relayout()
         panel.show(view, self.lang)
 
-    def show_checks(self, checks: list[Any], lang: str | None = None) -> None:
+    def show_checks(
+        self, checks: list[Any], lang: str | None = None, pending: bool = False
+    ) -> None:
         strip = self.query_one("#checks", Static)
-        strip.update(checks_text(checks, lang or self.lang))
+        width = (strip.content_size.width or (self.size.width or self.app.size.width) - 4) - 1
+        strip.update(checks_text(checks, lang or self.lang, width, pending))
         strip.display = bool(checks)
         strip.border_title = s("bench.checks", lang or self.lang)
 

@@ -3,13 +3,37 @@ and whatever hints or the solution the learner has asked for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from lab.lesson.model import Step
+from lab.tui.cjk import CJK, install
 from lab.tui.strings import s
+
+install()  # Japanese lines break between characters, not only at spaces
+
+# a line break between two Japanese characters: Markdown would make it a space
+_CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
+_FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
+
+
+def join_cjk_lines(markdown: str) -> str:
+    """Join the source's line breaks inside Japanese sentences (outside code blocks), so
+    the text does not show stray spaces where the author wrapped a line."""
+    parts = _FENCE.split(markdown)
+    # split() with a group: text, fence, text, fence…; text after an odd number of
+    # fences is inside a block
+    out, inside = [], False
+    for part in parts:
+        if part in ("```", "~~~"):
+            inside = not inside
+            out.append(part)
+        else:
+            out.append(part if inside else _CJK_BREAK.sub("", part))
+    return "".join(out)
 
 
 def commands_of(step: Step) -> list[str]:
@@ -63,8 +87,15 @@ class Explanation(VerticalScroll):
         yield Markdown(id="explain-md")
 
     def show(self, markdown: str, keep_scroll: bool = False) -> None:
-        self.query_one(Markdown).update(markdown)
+        updated = self.query_one(Markdown).update(join_cjk_lines(markdown))
         if not keep_scroll:
             self.scroll_home(animate=False)
-        else:
+            return
+
+        async def to_the_end() -> None:
+            # a hint or the solution is added at the end: once the Markdown has its new
+            # blocks (the update is asynchronous), bring the end into view
+            await updated
             self.call_after_refresh(self.scroll_end, animate=False)
+
+        self.run_worker(to_the_end(), group="explain-scroll", exclusive=True)

@@ -14,6 +14,10 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from lab.tui import cjk
+
+cjk.install()  # Japanese in views breaks between characters (Rich wraps only at spaces)
+
 
 def render_view(view: Any, lang: str) -> RenderableType:
     """The view's Rich renderable; a plain message when it cannot be drawn."""
