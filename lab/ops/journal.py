@@ -217,7 +217,7 @@ class Journal:
     def _write(self, rec: dict) -> None:
         line = (json.dumps(rec, separators=(",", ":"), default=str) + "\n").encode()
         os.write(self._fd, line)
-        os.fsync(self._fd)
+        os.fdatasync(self._fd)  # on disk before the resource exists
 
     def record(self, kind: str, target: str, **meta: object) -> Entry:
         """Write the intent to create a resource. Call *before* creating it.

@@ -65,15 +65,20 @@ def cmdline(pid: int) -> list[str]:
 def children(pid: int) -> list[int]:
     """Direct children, from /proc/PID/task/*/children (needs CONFIG_PROC_CHILDREN)."""
     kids: list[int] = []
+    supported = False
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{tid}/children") as f:
+                supported = True
                 kids.extend(int(x) for x in f.read().split())
+    except FileNotFoundError:
+        if not os.path.exists(f"/proc/{pid}"):
+            return []  # the process is gone
     except OSError:
         pass
-    if kids:
+    if supported:
         return sorted(set(kids))
-    # fallback: scan every process's PPid
+    # a kernel without CONFIG_PROC_CHILDREN: scan every process's PPid
     found = []
     for name in os.listdir("/proc"):
         if name.isdigit():

@@ -126,8 +126,8 @@ def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
     shell_deadline = time.monotonic() + shell_wait
     while True:
         name = comm(pid)
-        if not name:
-            return pid  # gone: the caller notices
+        if not name or not alive(pid):
+            return pid  # gone (or a zombie): the caller notices
         if name not in LAUNCHERS and not (name in SHELLS and pid == top):
             return pid
         kids = children(pid)
