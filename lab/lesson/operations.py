@@ -118,6 +118,63 @@ class _Unpack:
         )
 
 
+class _Expect:
+    """Write into the journal what the step's commands, or the learner at the try
+    prompt, are about to create by hand (`ip netns add`, `ip link add`, an iptables
+    rule): recorded before it exists, like everything the lab makes, so `shikumi
+    cleanup` removes it even if the lab is killed before the lesson's cleanup runs."""
+
+    PARAMS: ClassVar[dict[str, tuple[Any, bool]]] = {
+        "netns": (list, False),
+        "links": (list, False),
+        "iptables": (
+            list,
+            False,
+        ),  # rules as typed: "-t nat -A OUTPUT … -m comment --comment shikumi-…"
+    }
+
+    def describe(self, p: dict[str, Any]) -> str:
+        lines = [
+            "# the lab notes these in its journal before they exist, to remove them afterwards:"
+        ]
+        lines += [f"#   network namespace {n}" for n in p.get("netns") or []]
+        lines += [f"#   link {n}" for n in p.get("links") or []]
+        lines += [f"#   iptables {r}" for r in p.get("iptables") or []]
+        return "\n".join(lines)
+
+    def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> OpResult:
+        for name in p.get("netns") or []:
+            journal.record("netns", str(name))
+        for name in p.get("links") or []:
+            journal.record("link", str(name))
+        for rule in p.get("iptables") or []:
+            table, chain, spec = _split_rule(str(rule))
+            journal.record("iptables", f"{table}/{chain}", table=table, chain=chain, rule=spec)
+        n = sum(len(p.get(k) or []) for k in self.PARAMS)
+        return OpResult(
+            f"{n} thing(s) noted in the journal: removed when the lesson ends, or by shikumi cleanup",
+            None,
+        )
+
+
+def _split_rule(rule: str) -> tuple[str, str, list[str]]:
+    """("nat", "OUTPUT", spec) from "-t nat -A OUTPUT spec…" (the append form a learner types)."""
+    args = shlex.split(rule)
+    table, chain, spec = "filter", "", []
+    i = 0
+    while i < len(args):
+        if args[i] == "-t" and i + 1 < len(args):
+            table, i = args[i + 1], i + 2
+        elif args[i] in ("-A", "-I") and i + 1 < len(args):
+            chain, i = args[i + 1], i + 2
+        else:
+            spec.append(args[i])
+            i += 1
+    if not chain:
+        raise LabError(f"an iptables rule to expect needs -A CHAIN: {rule!r}")
+    return table, chain, spec
+
+
 def _script_text(value: str, ctx: Any) -> str:
     if value.startswith("@assets/"):
         path = Path(ctx.vars.fill("{{assets}}")) / value[len("@assets/") :]
@@ -133,7 +190,7 @@ def _registry() -> dict[str, Any]:
     # part of the course; they import OpResult from here, so they are read last
     from lab.lesson import ops_images, ops_netvol, ops_runtime
 
-    ops: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack()}
+    ops: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack(), "expect": _Expect()}
     for part in (ops_images.OPS, ops_netvol.OPS, ops_runtime.OPS):
         clash = set(ops) & set(part)
         if clash:

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lab.errors import LabError
-from lab.ops.cgroups_probe import CgroupLayout, detect_layout
+from lab.ops.cgroups_probe import CgroupLayout, _read, detect_layout
 from lab.ops.journal import Entry, Journal
 
 PARENT = "shikumi"
@@ -104,14 +104,6 @@ class Sample:
 
 
 # -- reading and writing files ---------------------------------------------------------
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 def _write(path: str, value: str) -> None:

@@ -131,6 +131,8 @@ def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
         if name not in LAUNCHERS and not (name in SHELLS and pid == top):
             return pid
         kids = children(pid)
+        if comm(pid) != name:
+            continue  # it exec'd while we looked (chroot -> hello.sh): its children are not ours
         if len(kids) == 1:
             pid = kids[0]
             continue
