@@ -214,10 +214,11 @@ class Journal:
         self.close()
 
     # -- writing -----------------------------------------------------------------
-    def _write(self, rec: dict) -> None:
+    def _write(self, rec: dict, sync: bool = True) -> None:
         line = (json.dumps(rec, separators=(",", ":"), default=str) + "\n").encode()
         os.write(self._fd, line)
-        os.fdatasync(self._fd)  # on disk before the resource exists
+        if sync:
+            os.fdatasync(self._fd)  # on disk before the resource exists
 
     def record(self, kind: str, target: str, **meta: object) -> Entry:
         """Write the intent to create a resource. Call *before* creating it.
@@ -248,12 +249,15 @@ class Journal:
 
     def update(self, entry: Entry, **meta: object) -> None:
         entry.meta.update(meta)
-        self._write({"op": "update", "seq": entry.seq, "meta": meta})
+        # not synced: if it is lost in a crash, cleanup still finds the
+        # resource by what the synced create line says (a process by its marker)
+        self._write({"op": "update", "seq": entry.seq, "meta": meta}, sync=False)
 
     def release(self, entry: Entry) -> None:
         """The resource was undone by its owner: cleanup need not touch it."""
         if self._active.pop(entry.seq, None) is not None:
-            self._write({"op": "release", "seq": entry.seq})
+            # not synced: a lost release only makes cleanup undo it again, harmlessly
+            self._write({"op": "release", "seq": entry.seq}, sync=False)
 
     def _next_seq(self) -> int:
         self._seq += 1

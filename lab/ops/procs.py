@@ -139,4 +139,4 @@ def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
         now = time.monotonic()
         if len(kids) > 1 or now > deadline or (name in SHELLS and now > shell_deadline):
             return pid
-        time.sleep(0.002)
+        time.sleep(0.0005)  # a launcher forks or execs within a millisecond or two
