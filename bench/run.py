@@ -51,39 +51,29 @@ def _timed(argv: list[str], **kw: object) -> float:
 
 
 def bench_container(j: Journal, root: Path, runs: int) -> tuple[Figure, float]:
-    bare = _median(
-        lambda: _timed(
-            [
-                "unshare",
-                "--uts",
-                "--ipc",
-                "--pid",
-                "--net",
-                "--mount",
-                "--fork",
-                "chroot",
-                str(root),
-                "/bin/true",
-            ]
-        ),
-        runs,
-    )
+    ns = ["--uts", "--ipc", "--pid", "--net", "--mount", "--fork"]
+    bare = _median(lambda: _timed(["unshare", *ns, "chroot", str(root), "/bin/true"]), runs)
 
-    def by_hand() -> float:
+    def by_hand(mount_proc: bool) -> float:
         t0 = time.perf_counter()
-        c = container.start(j, "bench", root, ["/bin/true"], running=False)
+        c = container.start(j, "bench", root, ["/bin/true"], running=False, mount_proc=mount_proc)
         c.popen.wait()
         j.undo(c.entry)
         return time.perf_counter() - t0
 
-    hand = _median(by_hand, runs)
+    # the budget compares the same work (namespaces + a new root): what is left is the
+    # lab's own cost (journal, marker, finding PID 1, undo); a real container also
+    # mounts /proc, shown beside it
+    hand = _median(lambda: by_hand(False), runs)
+    with_proc = _median(lambda: by_hand(True), runs)
     return {
         "value": round(hand / bare, 2),
         "unit": "× bare unshare+chroot",
         "budget": 2.0,
         "ok": hand / bare <= 2.0,
-        "detail": f"by hand {hand * 1000:.1f} ms, bare {bare * 1000:.1f} ms (median of {runs})",
-    }, hand
+        "detail": f"by hand {hand * 1000:.1f} ms ({with_proc * 1000:.1f} ms with /proc mounted),"
+        f" bare {bare * 1000:.1f} ms (median of {runs})",
+    }, with_proc
 
 
 def bench_docker(root: Path, hand: float, runs: int) -> Figure:

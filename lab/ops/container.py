@@ -75,12 +75,13 @@ def start(
     ns: Sequence[str] = DEFAULT_NS,
     log: Path | None = None,
     running: bool = True,
+    mount_proc: bool = True,
 ) -> Container:
     """Start a container process (journaled) and find its PID 1.
 
     With *running* (the default) a container that exits at once is an error;
     without it, a short command (`/bin/true`) may finish before this returns."""
-    line = argv(root, cmd, hostname, ns)
+    line = argv(root, cmd, hostname, ns, mount_proc)
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     try:
         p, entry = spawn(
@@ -93,7 +94,13 @@ def start(
     # with a hostname, PID 1 is a shell until it execs the command: wait for that
     want = Path(cmd[0]).name[:15] if cmd else ""
     deadline = time.monotonic() + 2
-    while want and procs.comm(pid) != want and p.poll() is None and time.monotonic() < deadline:
+    while (
+        running
+        and want
+        and procs.comm(pid) != want
+        and p.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.001)
     if running and p.poll() is not None:
         raise LabError(
