@@ -10,7 +10,8 @@ Figures (see docs/performance.md):
   rootfs_build      the rootfs for the lesson programs: time, and size
   rootfs_vs_cp      its size vs the slides' `cp -r /bin /lib /lib64 /usr/…` (sized up, not copied)
   app_start         process start to an interactive lesson list
-  step_overhead     a step's run-to-view time beyond its command's own time
+  step_overhead     the runner's part of it: command start to view collected, minus the command
+  step_to_view      in the app: `r` pressed to the step's view drawn, minus the command's own time
   play_all          `shikumi play --all` wall time
   app_rss           the app's peak resident memory after walking a lesson
 """
@@ -264,8 +265,20 @@ def main() -> int:
                 figs["container_start"], hand = bench_container(j, built.root, runs)
                 if want("docker_vs_hand"):
                     figs["docker_vs_hand"] = bench_docker(built.root, hand, runs)
-    if want("step_overhead"):
+    if want("step_overhead", "step_to_view"):
         figs["step_overhead"] = bench_step_overhead(runs)
+    if want("step_to_view"):
+        sys.path.insert(0, str(REPO / "bench"))
+        import step_view
+
+        m = step_view.measure(5 if args.quick else 15)
+        figs["step_to_view"] = {
+            "value": round(m * 1000, 1),
+            "unit": "ms beyond the command",
+            "budget": 100.0,
+            "ok": m < 0.1,
+            "detail": "in the app: `r` pressed to the view drawn, minus the command's own time",
+        }
     if want("app_start", "app_rss") and shutil.which("tmux"):
         figs["app_start"], figs["app_rss"] = bench_app()
     if want("play_all"):
