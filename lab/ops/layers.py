@@ -259,7 +259,10 @@ def unpack(tar_path: Path, dest: Path, whiteouts: str = "overlay") -> list[Layer
             ):
                 _remove(target)
         try:
-            tf.extractall(dest, members=keep, numeric_owner=True, filter="fully_trusted")
+            if hasattr(tarfile, "fully_trusted_filter"):  # Python ≥ 3.11.4 (Debian 12 has 3.11.2)
+                tf.extractall(dest, members=keep, numeric_owner=True, filter="fully_trusted")
+            else:  # the members were checked above: no `..`, no absolute path, no write through a link
+                tf.extractall(dest, members=keep, numeric_owner=True)
         except (tarfile.TarError, OSError) as ex:
             raise LabError(f"{tar_path}: {ex}; not unpacked") from None
     if whiteouts == "overlay":

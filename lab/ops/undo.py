@@ -287,25 +287,48 @@ def _undo_dir(e: Entry, home: Path) -> str:
     return f"removed ({n} entries)"
 
 
+def _docker_clients_for(name: str) -> list[int]:
+    """docker CLI processes still working on *name* (a lab killed mid-`docker import`
+    leaves its client running: the daemon would finish the image after cleanup)."""
+    from lab.ops.procfs import cmdline
+
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            args = cmdline(int(pid))
+            if args and os.path.basename(args[0]) == "docker" and any(name in a for a in args[1:]):
+                found.append(int(pid))
+    return found
+
+
 def _undo_docker(e: Entry, home: Path) -> str:
     """`docker rm -f NAME` / `docker rmi -f NAME`; a name already gone is fine."""
     from lab.ops.dockerhost import with_docker_host
 
     if not shutil.which("docker"):
         return "docker not installed: nothing to remove"
+    procs.kill_all(_docker_clients_for(e.target))
+    env = with_docker_host(dict(os.environ))
     what = ["rm", "-f"] if e.kind == "docker-container" else ["rmi", "-f"]
-    r = subprocess.run(
-        ["docker", *what, e.target],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=with_docker_host(dict(os.environ)),
-    )
-    if r.returncode == 0:
-        return "removed"
-    if "no such" in r.stderr.lower():
-        return "already gone"
-    raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
+    inspect = ["container" if e.kind == "docker-container" else "image", "inspect", e.target]
+    removed = False
+    for _ in range(5):  # the daemon may still be finishing what a killed client sent
+        r = subprocess.run(
+            ["docker", *what, e.target], capture_output=True, text=True, timeout=60, env=env
+        )
+        if r.returncode == 0:
+            removed = True
+        elif "no such" not in r.stderr.lower():
+            raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
+        time.sleep(0.2)
+        if (
+            subprocess.run(
+                ["docker", *inspect], capture_output=True, timeout=60, env=env
+            ).returncode
+            != 0
+        ):
+            break
+    return "removed" if removed else "already gone"
 
 
 HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
