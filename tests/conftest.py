@@ -66,6 +66,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line(_reliability_line(), bold=True)
     if "changed" not in _HOST:
         return
     changed = _HOST["changed"]
@@ -76,3 +77,45 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(line, red=bool(changed), green=not changed)
     for c in changed[:20]:
         terminalreporter.write_line(f"  changed: {c}", red=True)
+
+
+# -- the reliability counts, printed at the end of every run -----------------------------
+_COUNTS: dict[str, int] = {"fuzz": 0, "signals": 0}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Count every example hypothesis runs (fuzzing), by wrapping each @given test's body."""
+    for item in items:
+        hyp = getattr(getattr(item, "obj", None), "hypothesis", None)
+        inner = getattr(hyp, "inner_test", None)
+        if inner is None or getattr(inner, "_shikumi_counted", False):
+            continue
+
+        def counted(*a: Any, _inner: Any = inner, **kw: Any) -> Any:
+            _COUNTS["fuzz"] += 1
+            return _inner(*a, **kw)
+
+        counted._shikumi_counted = True  # type: ignore[attr-defined]
+        hyp.inner_test = counted
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    name = report.nodeid.lower()
+    if report.when == "call" and report.passed and ("signal" in name or "sigterm" in name):
+        _COUNTS["signals"] += 1
+
+
+def _reliability_line() -> str:
+    from tests.harness import kill
+
+    parts = []
+    res = kill.LAST
+    if res is not None:
+        parts.append(
+            f"kills {res.kills} over {len(res.lessons)} lessons, leaks {len(res.leaks)}, host changes {len(res.host_changes)}"
+        )
+    if "changed" in _HOST:
+        parts.append(f"host changes over the suite {len(_HOST['changed'])}")
+    parts.append(f"fuzz cases {_COUNTS['fuzz']}")
+    parts.append(f"signal cases {_COUNTS['signals']}")
+    return "reliability: " + "; ".join(parts)

@@ -22,6 +22,7 @@ from pathlib import Path
 from tests.harness import state
 
 REPO = Path(__file__).resolve().parents[2]
+LAST: Result | None = None  # the last run's result (printed in the test suite's summary)
 
 
 @dataclass
@@ -106,6 +107,8 @@ def run(
     res.ip_forward_changed = state.ip_forward() != before_fwd
     res.host_changes = state.changed(fp_before, state.host_fingerprint(hashed))
     res.seconds = round(time.monotonic() - t0, 1)
+    global LAST
+    LAST = res
     return res
 
 
