@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from lab import views
 from lab.lesson.runner import Runner
+from lab.ops import procs
 from lab.ops.journal import Journal
 from tests.lessonkit import act, lesson, step
 
@@ -113,6 +115,10 @@ def test_diff_of_files_and_commands(tmp_path: Path) -> None:
 def test_proctree_shows_parent_and_child(tmp_path: Path) -> None:
     r, j = ctx(tmp_path, step("s", act("spawn", "bash -c 'sleep 300 & wait'", name="child")))
     assert r.run_step(0).status == "passed"
+    child = r.vars.pids["child"]
+    deadline = time.monotonic() + 5  # the forked bash has exec'd sleep
+    while procs.comm(child) != "sleep" and time.monotonic() < deadline:
+        time.sleep(0.005)
     m = views.get("proctree")
     d = m.collect(
         r.ctx, pid="{{pid.child}}".replace("{{pid.child}}", str(r.vars.pids["child"])), ancestors=1
