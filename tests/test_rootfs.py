@@ -147,3 +147,24 @@ def test_from_tar_refuses_escapes(tmp_path: Path) -> None:
         rootfs.from_tar(evil, dest)
     assert not Path("/tmp/shikumi-escape-test").exists()
     shutil.rmtree(dest)
+
+
+def test_linked_asks_the_loader_and_agrees_with_ldd() -> None:
+    """linked() asks each binary's own loader (`ld.so --list`, what the ldd script
+    runs) directly and in parallel: the answer must be ldd's, static binaries included."""
+    import shutil
+    import subprocess
+
+    need_tool("ldd", "ls", "ps")
+    names = [n for n in ("sh", "ls", "ps", "cat", "mount", "busybox") if shutil.which(n)]
+    items = ldd.linked(names)
+    r = subprocess.run(["ldd", *[i.binary for i in items]], capture_output=True, text=True)
+    ref = ldd.parse_ldd(r.stdout + "\n" + r.stderr)  # ldd says "not a dynamic executable" on stderr
+    for item in items:
+        want = [
+            (lib.soname, lib.path, lib.kind) for lib in ref[item.binary] if lib.kind != "static"
+        ]
+        assert [(lib.soname, lib.path, lib.kind) for lib in item.libs] == want, item.binary
+        assert item.static == any(lib.kind == "static" for lib in ref[item.binary])
+    assert ldd.interpreter(items[0].real)  # a dynamic binary names its loader
+    assert ldd.interpreter("/etc/passwd") is None

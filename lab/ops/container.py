@@ -91,6 +91,8 @@ def start(
         if log:
             out.close()  # type: ignore[union-attr]
     pid = procs.innermost(p.pid)
+    if "pid" in ns:  # PID 1 of its own namespace: when it dies, everything inside dies
+        j.update(entry, inner=pid, inner_start=procs.starttime(pid), pidns=True)
     # with a hostname, PID 1 is a shell until it execs the command: wait for that
     want = Path(cmd[0]).name[:15] if cmd else ""
     deadline = time.monotonic() + 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
 import subprocess
 from dataclasses import dataclass, field
 
@@ -70,19 +71,90 @@ def resolve_binary(name: str) -> str:
     return os.path.abspath(path)
 
 
+def interpreter(path: str) -> str | None:
+    """The ELF program interpreter (PT_INTERP) of *path*: the dynamic loader that
+    `ldd` asks to list the libraries; None for a static binary or a non-ELF file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if len(head) < 64 or head[:4] != b"\x7fELF":
+                return None
+            wide, end = head[4] == 2, "<" if head[5] == 1 else ">"
+            if wide:
+                (phoff,) = struct.unpack_from(end + "Q", head, 32)
+                phentsize, phnum = struct.unpack_from(end + "HH", head, 54)
+            else:
+                (phoff,) = struct.unpack_from(end + "I", head, 28)
+                phentsize, phnum = struct.unpack_from(end + "HH", head, 42)
+            f.seek(phoff)
+            table = f.read(phentsize * phnum)
+            for i in range(phnum):
+                off = i * phentsize
+                if struct.unpack_from(end + "I", table, off)[0] != 3:  # PT_INTERP
+                    continue
+                if wide:
+                    (p_offset,) = struct.unpack_from(end + "Q", table, off + 8)
+                    (p_filesz,) = struct.unpack_from(end + "Q", table, off + 32)
+                else:
+                    (p_offset,) = struct.unpack_from(end + "I", table, off + 4)
+                    (p_filesz,) = struct.unpack_from(end + "I", table, off + 16)
+                f.seek(p_offset)
+                return f.read(p_filesz).rstrip(b"\0").decode(errors="replace") or None
+    except (OSError, struct.error):
+        return None
+    return None
+
+
+def _list(paths: list[str]) -> dict[str, list[Lib]]:
+    """What `ldd` prints for each path, asked of each binary's own loader (`ld.so
+    --list`, which is what the ldd script runs), all at once; `ldd` itself is the
+    fallback for anything the direct way cannot answer."""
+    out: dict[str, list[Lib]] = {}
+    running: dict[str, subprocess.Popen] = {}
+    for p in paths:
+        loader = interpreter(p)
+        if loader is None:
+            out[p] = [Lib("", "", "static")] if _is_elf(p) else []
+        elif os.access(loader, os.X_OK):
+            running[p] = subprocess.Popen(
+                [loader, "--list", p], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+    slow = [p for p in paths if p not in out and p not in running]
+    for p, proc in running.items():
+        stdout, _ = proc.communicate(timeout=30)
+        if proc.returncode == 0:
+            out[p] = parse_ldd(stdout).get("", [])
+        else:
+            slow.append(p)
+    if slow:
+        if shutil.which("ldd") is None:
+            raise LabError(
+                "ldd is not installed", "apt-get install libc-bin (or ./run.sh installs it)"
+            )
+        r = subprocess.run(["ldd", *slow], capture_output=True, text=True, timeout=30)
+        parsed = parse_ldd(r.stdout + "\n" + r.stderr)
+        for p in slow:
+            out[p] = (parsed.get(p) if len(slow) > 1 else parsed.get("", parsed.get(p, []))) or []
+    return out
+
+
+def _is_elf(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
 def linked(binaries: list[str]) -> list[Linked]:
-    """Run `ldd` once over every binary and return what each links."""
+    """What each binary links, as `ldd` reports it."""
     paths = [resolve_binary(b) for b in binaries]
     if not paths:
         return []
-    if shutil.which("ldd") is None:
-        raise LabError("ldd is not installed", "apt-get install libc-bin (or ./run.sh installs it)")
-    r = subprocess.run(["ldd", *paths], capture_output=True, text=True, timeout=30)
-    parsed = parse_ldd(r.stdout + "\n" + r.stderr)
+    listed = _list(paths)
     result = []
     for p in paths:
-        libs = parsed.get(p) if len(paths) > 1 else parsed.get("", parsed.get(p, []))
-        libs = libs or []
+        libs = listed.get(p) or []
         static = any(lib.kind == "static" for lib in libs)
         result.append(
             Linked(p, os.path.realpath(p), [lib for lib in libs if lib.kind != "static"], static)

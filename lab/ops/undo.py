@@ -94,8 +94,18 @@ def validate(entry: Entry, home: Path) -> str:
 
 
 def _undo_process(e: Entry, home: Path) -> str:
-    pids = set(procs.with_marker(e.meta["marker"]))
     pid, start = e.meta.get("pid"), e.meta.get("start")
+    inner, inner_start = e.meta.get("inner"), e.meta.get("inner_start")
+    if (
+        e.meta.get("pidns")
+        and isinstance(inner, int)
+        and not procs.alive(inner, inner_start)
+        and not (isinstance(pid, int) and procs.alive(pid, start))
+    ):
+        # PID 1 of its own PID namespace is gone, and the kernel killed every process
+        # inside with it; the launcher is gone too: nothing can be left to find
+        return "no process left"
+    pids = set(procs.with_marker(e.meta["marker"]))
     if isinstance(pid, int) and procs.alive(pid, start):
         pids.add(pid)
     killed: list[int] = []
