@@ -70,3 +70,56 @@ def test_sysctl_is_restored_unless_changed_since(tmp_path: Path) -> None:
         assert "left alone" in undo_entry(e, j.home).action and path.read_text().strip() == "1"
         with pytest.raises(LabError):
             j.record("sysctl", "net.ipv4.conf.eth0.forwarding", old="0")
+
+
+def test_iptables_rules_by_comment_are_removed_even_mistyped(tmp_path) -> None:
+    """An `op expect` rule notes the rule the learner should type; a mistyped one
+    carrying the same lab comment is removed too (after a crash, by cleanup)."""
+    import shutil
+    import subprocess
+
+    from lab.ops.journal import Journal
+    from tests.support import need_root, need_tool
+
+    need_root()
+    need_tool("iptables")
+    if not shutil.which("iptables"):
+        return
+    comment = f"shikumi-test-{tmp_path.name[-8:]}"
+    good = [
+        "-d",
+        "127.0.0.1",
+        "-p",
+        "tcp",
+        "--dport",
+        "18099",
+        "-j",
+        "ACCEPT",
+        "-m",
+        "comment",
+        "--comment",
+        comment,
+    ]
+    typo = [
+        "-d",
+        "127.0.0.1",
+        "-p",
+        "tcp",
+        "--dport",
+        "18098",
+        "-j",
+        "ACCEPT",
+        "-m",
+        "comment",
+        "--comment",
+        comment,
+    ]
+    with Journal.open(tmp_path / "home") as j:
+        j.record(
+            "iptables", "filter/OUTPUT", table="filter", chain="OUTPUT", rule=good, by_comment=True
+        )
+        subprocess.run(["iptables", "-w", "5", "-A", "OUTPUT", *typo], check=True)
+    rules = subprocess.run(
+        ["iptables", "-w", "5", "-S", "OUTPUT"], capture_output=True, text=True
+    ).stdout
+    assert comment not in rules

@@ -82,7 +82,7 @@ def test_lessons_14_15_read_in_japanese(tmp_path: Path) -> None:
         "読み取り専用はマウントの性質",
         "それぞれのファイルの本当の置き場所",
         "ケーブルが二本つながったブリッジ",
-        "ホスト（ルートのネットワーク名前空間）",
+        "ホスト（ルートの netns）",
         "ボリュームのファイルはコンテナより長生きした",
     ):
         assert ja in r.stdout, ja
@@ -183,22 +183,22 @@ def test_netdiagram_draws_fixed_data_in_both_languages() -> None:
         "network web (bridge mode)",
         "shkweb-br",
         "10.213.7.1/24",
-        "══ veth ══",
+        "═veth═",
         "eth0",
         "10.213.7.2/24",
         "default via 10.213.7.1 dev eth0",
         "NAT (outgoing)",
         "port forward",
-        "127.0.0.1:18080  →  10.213.7.2:8080 (tcp)",
+        "127.0.0.1:18080 → 10.213.7.2:8080 (tcp)",
         "shktwo-h",
-        "another namespace",
+        "another netns",
     ):
         assert s in en, s
     # the lab's veth end sits on the same row as the container's eth0
     row = next(ln for ln in en.splitlines() if "shkweb-h" in ln)
     assert "eth0" in row
     ja = _text(netdiagram.render(_fixed(), lang="ja"))
-    assert "ホスト（ルートのネットワーク名前空間）" in ja and "ポート転送" in ja
+    assert "ホスト（ルートの netns）" in ja and "ポート転送" in ja
     assert "virtual switch" not in ja
     none = _text(netdiagram.render(_fixed("none")))
     assert "nothing plugged in" in none and "no route" in none and "lo" in none

@@ -133,7 +133,7 @@ def test_cgusage_memory_against_the_limit() -> None:
     )
     points, limit, counters = cgusage.from_samples("memory", raw)
     assert [p.value for p in points][-1] == 41 * mib and limit == 50 * mib
-    assert counters["oom_kills"] == 1
+    assert counters["oom_kills"] == 1 and counters["oom_kills_during"] == 0  # an earlier kill
     u = cgusage.Usage("memory", "/sys/fs/cgroup/shikumi/x", "v2", points, limit, counters)
     en = _text(cgusage.render(u))
     assert "limit 50.0 MiB" in en and "peak" in en and "41.0 MiB" in en and "OOM kills" in en
@@ -198,9 +198,11 @@ def test_escape_view_side_by_side() -> None:
     ]
     ctx = SimpleNamespace(step_id="e", op_results={"e": res})
     data = escape.collect(ctx)
-    assert data.sides[0].key_commands == ["exec chroot /m perl -e …"]
+    assert data.sides[0].key_commands == ["exec chroot ROOT perl -e …"]
+    assert data.sides[0].root == "/m"  # written ROOT in the commands, spelled out under the table
     text = _text(escape.render(data))
     assert "ESCAPED: the host's files are reachable" in text and "HELD: there is no way out" in text
+    assert "ROOT (chroot) = /m" in text
     assert "脱出された" in _text(escape.render(data, "ja"))
     with pytest.raises(ValueError):
         escape.collect(SimpleNamespace(step_id="x", op_results={}))

@@ -52,16 +52,16 @@ def test_checks_judge_the_learners_own_shell(tmp_path: Path) -> None:
         assert not r.check_step(0)[0].ok
         argv = r.shell(0)
         assert argv[0] == "script"
-        # a learner at the prompt (stdin stands in for the keyboard)
+        # a learner at the prompt (stdin stands in for the keyboard): a wrong answer fails,
+        # with the reason
+        subprocess.run(argv, input="echo 41\nexit\n", text=True, capture_output=True, timeout=20)
+        (res,) = r.check_step(0)
+        assert not res.ok and "nothing your shell showed" in res.reason
+        # a second visit to the shell adds to the first: the right answer now passes
         subprocess.run(
-            argv, input="echo $((40 + 2))\nexit\n", text=True, capture_output=True, timeout=20
+            r.shell(0), input="echo $((40 + 2))\nexit\n", text=True, capture_output=True, timeout=20
         )
         (res,) = r.check_step(0)
         assert res.ok, res.reason
-        # a wrong answer fails, with the reason
-        subprocess.run(
-            r.shell(0), input="echo 41\nexit\n", text=True, capture_output=True, timeout=20
-        )
-        (res,) = r.check_step(0)
-        assert not res.ok
+        assert "41" in r.ctx.output(lesson.steps[0].id)  # both visits are the step's output
         r.finish()

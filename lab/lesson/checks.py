@@ -130,6 +130,12 @@ def _said(stream: str) -> str:
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     stream = _stream(p)
+    last = ctx.last(of)
+    if last is not None and last.kind == "try":
+        # the learner's own shell: its last line is always `exit`, and the step id means little
+        text = ctx.output(of, stream)
+        ok, seen = _search(p["pattern"], text, "what your shell showed")
+        return ok, seen if ok else f"nothing your shell showed matches /{p['pattern']}/ yet"
     return _search(p["pattern"], ctx.output(of, stream), f"{_said(stream)} of step {of!r}")
 
 
@@ -149,6 +155,15 @@ def _short(command: str) -> str:
     return first + (" …" if len(lines) > 1 and not first.endswith("…") else "")
 
 
+def _clip(line: str, width: int = 100) -> str:
+    """An error line cut in the middle, never at its end: `…: No such file or directory`
+    is the part that says what went wrong."""
+    line = line.strip()
+    return (
+        line if len(line) <= width else line[: width // 3] + "…" + line[-(width - width // 3 - 1) :]
+    )
+
+
 def _command(p: dict, ctx: Context) -> Verdict:
     r = ctx.run(p["run"], str(p.get("in", "")), 10.0)
     cmd = _short(p["run"])
@@ -160,7 +175,7 @@ def _command(p: dict, ctx: Context) -> Verdict:
     if r.exit != want:
         # the script's last word: its error, or what it printed (a check may echo why)
         said = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines())[-1:] or [""]
-        return False, f"`{cmd}` exited {r.exit} (expected {want}) {said[0][:80]}".strip()
+        return False, f"`{cmd}` exited {r.exit} (expected {want}) {_clip(said[0])}".strip()
     if "pattern" in p:
         stream = _stream(p)
         text = {"stdout": r.stdout, "stderr": r.stderr, "both": r.stdout + r.stderr}[stream]
@@ -217,12 +232,14 @@ def _mount_present(p: dict, ctx: Context) -> Verdict:
         if (not target or m.target == os.path.normpath(target))
         and (not fstype or m.fstype == fstype)
     ]
-    what = " ".join(x for x in (fstype and f"a {fstype} mount", target and f"at {target}") if x)
+    what = " ".join(
+        x for x in (f"{fstype} mount" if fstype else "mount", target and f"at {target}") if x
+    )
     scope = f"in the mount namespace of pid {pid}" if where else "here"
     if found:
         m = found[-1]
         return True, f"{m.fstype} {m.source} is mounted on {m.target} {scope}"
-    return False, f"no {what or 'such mount'} {scope}"
+    return False, f"no {what} {scope}"
 
 
 def _process_running(p: dict, ctx: Context) -> Verdict:

@@ -9,6 +9,7 @@ runs (``describe``), and returns typed data that views show (``of = STEP``).
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +150,10 @@ class _Expect:
             journal.record("link", str(name))
         for rule in p.get("iptables") or []:
             table, chain, spec = _split_rule(str(rule))
-            journal.record("iptables", f"{table}/{chain}", table=table, chain=chain, rule=spec)
+            # by_comment: a learner's mistyped rule carrying the same comment goes too
+            journal.record(
+                "iptables", f"{table}/{chain}", table=table, chain=chain, rule=spec, by_comment=True
+            )
         n = sum(len(p.get(k) or []) for k in self.PARAMS)
         return OpResult(
             f"{n} thing(s) noted in the journal: removed when the lesson ends, or by shikumi cleanup",
@@ -219,7 +223,17 @@ def get(name: str) -> Any:
         ) from None
 
 
+def _arg(v: Any) -> str:
+    """A parameter as the lesson file wrote it: lists and booleans in TOML's spelling
+    (``cmd=["/bin/sh"]``, not the shell-quoted ``cmd='['"'"'/bin/sh'"'"']'``)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(json.dumps(x) if isinstance(x, str) else _arg(x) for x in v) + "]"
+    return shlex.quote(str(v))
+
+
 def shown(name: str, p: dict[str, Any]) -> str:
     """What the learner sees before the operation runs."""
-    args = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in p.items() if k != "scripts")
+    args = " ".join(f"{k}={_arg(v)}" for k, v in p.items() if k != "scripts")
     return f"# lab operation: {name} {args}\n# by hand, that is:\n" + get(name).describe(p)

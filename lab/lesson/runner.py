@@ -8,6 +8,7 @@ rolls the journal back to where the runner started.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -33,6 +34,7 @@ from lab.lesson.model import (
 )
 from lab.lesson.variables import Variables
 from lab.ops import resources
+from lab.ops.dockerhost import with_docker_host
 from lab.ops.journal import Journal, Report
 from lab.ops.runlock import RunLock
 
@@ -296,7 +298,7 @@ class Runner:
         self._emit(ActionFinished(step.id, index, r))
         return r
 
-    def _view(self, step: Step, a: Action) -> ViewResult:
+    def _view(self, step: Step, a: Action, emit: bool = True) -> ViewResult:
         try:
             params = self.vars.fill_all(dict(a.params))
             module = views.get(a.name)
@@ -306,7 +308,8 @@ class Runner:
             v = ViewResult(a.name, dict(a.params), None, e.message)
         except Exception as e:  # a broken view is reported, never raised
             v = ViewResult(a.name, dict(a.params), None, f"{type(e).__name__}: {e}")
-        self._emit(ViewReady(step.id, v))
+        if emit:
+            self._emit(ViewReady(step.id, v))
         return v
 
     def _forget_after(self, mark: int) -> None:
@@ -404,6 +407,13 @@ class Runner:
             self._emit(CheckDone(step.id, r))
         return out
 
+    def refresh_views(self, index: int) -> list[ViewResult]:
+        """The step's views collected again, in order (after the learner changed things in
+        their own shell: a second cable on the bridge is drawn only if it is looked at again)."""
+        step = self.lesson.steps[index]
+        self.ctx.step_id = step.id
+        return [self._view(step, a, emit=False) for a in step.actions if a.kind == "view"]
+
     def shell(self, index: int) -> list[str]:
         """argv of an interactive shell in the step's try context, its session
         recorded (util-linux `script`) so the checks can read what happened."""
@@ -421,6 +431,11 @@ class Runner:
             return
         text = transcript_text(log.read_bytes())
         step = self.lesson.steps[index]
+        found = self.ctx.results.get(step.id) or []
+        if found and found[-1].kind == "try":
+            # a second visit to the shell adds to the first: "do A, then B" done over two
+            # visits is done (the checks read everything the learner's shells showed)
+            text = found[-1].stdout.rstrip("\n") + "\n" + text
         r = ActionResult("try", "(your shell)", exit=0, stdout=text)
         self.ctx.results.setdefault(step.id, []).append(r)
         self.vars.outs[step.id] = text.strip()
@@ -433,6 +448,10 @@ class Runner:
             f"export SHIKUMI_HOME={shlex.quote(str(self.journal.home))}"
             f" SHIKUMI_WORK={shlex.quote(str(self.work))}"
         )
+        exports += " PERL_BADLANG=0"  # perl in a bare rootfs: no locale warnings over the output
+        docker_host = with_docker_host(dict(os.environ)).get("DOCKER_HOST", "")
+        if docker_host:  # the daemon the lab's own `docker` commands reach: the learner's too
+            exports += f" DOCKER_HOST={shlex.quote(docker_host)}"
         if not name:
             ps1 = shlex.quote("(shikumi) # ")
             script = (
@@ -441,7 +460,8 @@ class Runner:
             return ["bash", "-c", script]
         pid = self.ctx.pid(name)
         sh = execute.shell_in(pid)
-        ps1 = shlex.quote(f"(shikumi:{name}) # ")
+        shown = name if "{{" not in name else f"pid {pid}"  # in={{out.start}}: the pid it is
+        ps1 = shlex.quote(f"(shikumi:{shown}) # ")
         interactive = f"{sh} --norc -i" if sh.endswith("bash") else f"{sh} -i"
         script = f"{exports} PS1={ps1}; exec {interactive}"
         return execute.container_argv(pid, [sh, "-c", script])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -167,6 +168,25 @@ def _undo_iptables(e: Entry, home: Path) -> str:
         if r.returncode != 0:
             break
         n += 1
+    if e.meta.get("by_comment"):  # also any rule of the chain carrying the same lab comment
+        comment = spec[spec.index("--comment") + 1]  # validate() made sure it is there
+        listed = subprocess.run(
+            ["iptables", "-w", "5", "-t", table, "-S", chain],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        for line in listed.stdout.splitlines():
+            args = shlex.split(line)
+            if args[:2] != ["-A", chain] or "--comment" not in args:
+                continue
+            if args[args.index("--comment") + 1] == comment:
+                r = subprocess.run(
+                    ["iptables", "-w", "5", "-t", table, "-D", *args[1:]],
+                    capture_output=True,
+                    timeout=15,
+                )
+                n += r.returncode == 0
     return f"removed {n} rule(s)" if n else "no such rule"
 
 

@@ -31,11 +31,14 @@ class StepEnded(Message):
 class ChecksEnded(Message):
     """check_step returned after try it yourself."""
 
-    def __init__(self, index: int, checks: list[Any], error: str = "") -> None:
+    def __init__(
+        self, index: int, checks: list[Any], error: str = "", views: list[Any] | None = None
+    ) -> None:
         super().__init__()
         self.index = index
         self.checks = checks
         self.error = error
+        self.views = views or []  # the step's views, collected again after the learner's turn
 
 
 class DoctorDone(Message):

@@ -152,10 +152,13 @@ def from_samples(
     if show == "memory":
         points = [Point(s.time - t0, float(s.memory_bytes or 0)) for s in samples]
         limit = float(last.memory_limit) if last.memory_limit else None
+        first = samples[0]
         for k in ("oom_kills", "memory_failcnt"):
-            v = getattr(last, k)
+            v, v0 = getattr(last, k), getattr(first, k)
             if v is not None:
                 counters[k] = v
+                if v0 is not None:
+                    counters[k + "_during"] = v - v0
     elif show == "pids":
         points = [Point(s.time - t0, float(s.pids_current or 0)) for s in samples]
         limit = float(last.pids_max) if last.pids_max else None
@@ -248,7 +251,7 @@ _LABELS = {
         "memory_failcnt": "times the limit was hit (failcnt)",
         "nr_periods": "periods",
         "nr_throttled": "periods throttled",
-        "throttled_usec": "time throttled (µs)",
+        "throttled_usec": "time throttled",
         "during": "while sampling",
         "nodata": "no samples",
     },
@@ -265,11 +268,18 @@ _LABELS = {
         "memory_failcnt": "上限に当たった回数（failcnt）",
         "nr_periods": "周期の数",
         "nr_throttled": "止められた周期",
-        "throttled_usec": "止められていた時間（µs）",
+        "throttled_usec": "止められていた時間",
         "during": "計測中",
         "nodata": "サンプルなし",
     },
 }
+
+
+def _count(key: str, v: int) -> str:
+    """A counter for reading: microseconds as seconds, big numbers with separators."""
+    if key.startswith("throttled_usec"):
+        return f"{v / 1e6:.1f} s" if v >= 100_000 else f"{v / 1e3:.0f} ms"
+    return f"{v:,}"
 
 
 def render(data: Usage, lang: str = "en") -> Group:
@@ -282,6 +292,8 @@ def render(data: Usage, lang: str = "en") -> Group:
     values = [pt.value for pt in data.points]
     peak = max(values)
     top = max(peak, data.limit or 0.0) or 1.0
+    if data.show == "cpu":
+        top = max(top, 1.0)  # a share of one CPU: the whole CPU on top, the quota a line below it
     # one column per sample, a block as high as the value; the limit as a red line
     bars = Text()
     rows = 6
@@ -302,15 +314,15 @@ def render(data: Usage, lang: str = "en") -> Group:
             else:
                 ch, style = " ", ""
             bars.append(ch * 2, style=style)
-        if r == rows:
+        if r == rows and limit_row != r:
             bars.append(f" {_fmt(data.show, top)}", style="dim")
         if limit_row == r:
             bars.append(f" ← {L['limit']} {_fmt(data.show, data.limit)}", style="bold red")
         bars.append("\n")
     bars.append("─" * (2 * len(values)) + f" {L['over']} {data.points[-1].t:.1f} s", style="dim")
-    t = Table(show_header=False, box=None, padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column(justify="right")
+    t = Table(show_header=False, box=None, padding=(0, 1))
+    t.add_column(style="bold", overflow="fold")
+    t.add_column(justify="right", no_wrap=True)
     t.add_row(L["limit"], _fmt(data.show, data.limit) if data.limit else L["none"])
     t.add_row(L["peak"], _fmt(data.show, peak))
     t.add_row(L["last"], _fmt(data.show, values[-1]))
@@ -318,7 +330,13 @@ def render(data: Usage, lang: str = "en") -> Group:
         if k.endswith("_during"):
             continue
         during = data.counters.get(k + "_during")
-        extra = f"  (+{during} {L['during']})" if during is not None else ""
+        show = _count(k, v)
+        extra = f"  (+{_count(k, during)} {L['during']})" if during is not None else ""
+        # lit when it happened while sampling (an OOM kill of an earlier step is history)
+        hit = k in ("oom_kills", "nr_throttled") and bool(v if during is None else during)
         with contextlib.suppress(KeyError):
-            t.add_row(L[k], f"{v}{extra}")
+            t.add_row(
+                Text(L[k], style="bold red" if hit else "bold"),
+                Text(f"{show}{extra}", style="bold red" if hit else ""),
+            )
     return Group(head, bars, t)

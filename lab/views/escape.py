@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +26,7 @@ class Side:
     escaped: bool
     output: str
     key_commands: list[str] = field(default_factory=list)
+    root: str = ""  # the container's root directory, written ROOT in key_commands
 
 
 @dataclass
@@ -32,6 +34,17 @@ class EscapeView:
     sides: list[Side]
     title: str = ""
     title_ja: str = ""
+
+
+def _root_of(commands: list[str]) -> str:
+    """The directory the container's root was set to (``chroot DIR …``, ``mount --bind DIR``)."""
+    for c in commands:
+        words = c.split()
+        if c.startswith("exec chroot") and len(words) > 2:
+            return words[2]
+        if c.startswith("mount --bind") and len(words) > 2:
+            return words[2]
+    return ""
 
 
 def from_results(results: list[Any]) -> list[Side]:
@@ -42,7 +55,10 @@ def from_results(results: list[Any]) -> list[Side]:
             for c in r.commands
             if any(c.startswith(k) for k in _KEY)
         ]
-        out.append(Side(r.root_mode, bool(r.escaped), r.output.strip(), keys))
+        root = _root_of(keys)
+        if root:
+            keys = [k.replace(root, "ROOT") for k in keys]
+        out.append(Side(r.root_mode, bool(r.escaped), r.output.strip(), keys, root))
     return out
 
 
@@ -54,17 +70,14 @@ def collect(ctx: Any, **p: Any) -> EscapeView:
     return EscapeView(from_results(res), str(p.get("title") or ""), str(p.get("title_ja") or ""))
 
 
-def render(data: EscapeView, lang: str = "en") -> Table:
+def render(data: EscapeView, lang: str = "en") -> Group:
     ja = lang == "ja"
     title = (data.title_ja if ja and data.title_ja else data.title) or (
         "同じ脱出を二つのコンテナで" if ja else "the same escape in two containers"
     )
-    t = Table(title=title, show_lines=True)
+    t = Table(title=title, title_justify="left", show_lines=True)
     for s in data.sides:
         t.add_column(f"root: {s.root_mode}", vertical="top", overflow="fold")
-    cmds = [Text("\n".join(f"$ {c}" for c in s.key_commands), style="dim") for s in data.sides]
-    t.add_row(*cmds)
-    t.add_row(*[Text(s.output or "(no output)") for s in data.sides])
     verdicts = []
     for s in data.sides:
         if s.escaped:
@@ -84,4 +97,12 @@ def render(data: EscapeView, lang: str = "en") -> Table:
                 )
             )
     t.add_row(*verdicts)
-    return t
+    t.add_row(*[Text(s.output or ("（出力なし）" if ja else "(no output)")) for s in data.sides])
+    t.add_row(*[Text("\n".join(f"$ {c}" for c in s.key_commands), style="dim") for s in data.sides])
+    parts: list[Any] = [t]
+    for s in data.sides:
+        if s.root:
+            where = Text(f"ROOT ({s.root_mode}) = ", style="bold dim")
+            where.append(s.root, style="dim")
+            parts.append(where)
+    return Group(*parts)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Group
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -142,7 +143,21 @@ def _size(n: int) -> str:
 STYLE = {"A": "green", "M": "yellow", "D": "red"}
 
 
-def render(data: LayersView, lang: str = "en") -> Group:
+WIDE = 80  # from this many cells on, the digest gets a column; below, it is left out
+
+
+class LayersTable:
+    """The layer table, laid out for the width it gets: at a view panel's ~52 cells the
+    digest column is left out so the instruction ("made by") keeps room to be read."""
+
+    def __init__(self, data: LayersView, lang: str) -> None:
+        self.data, self.lang = data, lang
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield _table(self.data, self.lang, options.max_width >= WIDE)
+
+
+def _table(data: LayersView, lang: str, wide: bool) -> Table:
     ja = lang == "ja"
     t = Table(
         title=("レイヤー" if ja else "layers")
@@ -150,30 +165,54 @@ def render(data: LayersView, lang: str = "en") -> Group:
         title_justify="left",
         caption=(f"id {data.image_id}" if data.image_id else None),
         caption_justify="left",
+        box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD,
+        show_edge=wide,
+        padding=(0, 1),
+        pad_edge=wide,
+        collapse_padding=not wide,
     )
-    t.add_column("#", justify="right", no_wrap=True)
-    t.add_column("digest", style="dim", no_wrap=True)
+    t.add_column("#", justify="right", no_wrap=True, style="bold")
+    if wide:
+        t.add_column("digest", style="dim", no_wrap=True)
     t.add_column("サイズ" if ja else "size", justify="right", no_wrap=True)
     t.add_column("A", justify="right", style="green", no_wrap=True)
     t.add_column("M", justify="right", style="yellow", no_wrap=True)
     t.add_column("D", justify="right", style="red", no_wrap=True)
-    t.add_column("作った命令" if ja else "made by", overflow="fold")
+    t.add_column("作った命令" if ja else "made by", overflow="fold", min_width=16)
     for r in data.layers:
         t.add_row(
             str(r.index),
-            r.digest,
+            *([r.digest] if wide else []),
             _size(r.size),
             str(r.added or ""),
             str(r.modified or ""),
             str(r.deleted or ""),
             r.created_by or "—",
         )
-    parts: list[Any] = [t]
+    return t
+
+
+def render(data: LayersView, lang: str = "en") -> Group:
+    ja = lang == "ja"
+    # the totals (and the wasted space) right under the table, where a panel shows them
+    # without scrolling; each layer's files after them
+    parts: list[Any] = [LayersTable(data, lang), _foot(data, ja)]
+    if data.config_only:
+        parts.append(
+            Text(
+                ("レイヤーを作らない命令（設定だけ）: " if ja else "config only, no layer: ")
+                + " · ".join(data.config_only),
+                style="dim",
+            )
+        )
+    if data.cmd:
+        parts.append(Text("CMD " + " ".join(data.cmd), style="dim"))
     for r in data.layers:
         if not r.files:
             continue
         head = Text(("レイヤー" if ja else "layer") + f" {r.index} ", style="bold")
-        head.append(r.created_by[:60], style="dim")
+        by = r.created_by
+        head.append(by if len(by) <= 60 else by[:59] + "…", style="dim")
         parts.append(head)
         ft = Table.grid(padding=(0, 1))
         ft.add_column(no_wrap=True)
@@ -188,14 +227,10 @@ def render(data: LayersView, lang: str = "en") -> Group:
         if r.more:
             ft.add_row("", Text(f"… +{r.more}", style="dim"), "")
         parts.append(ft)
-    if data.config_only:
-        parts.append(
-            Text(
-                ("レイヤーを作らない命令（設定だけ）: " if ja else "config only, no layer: ")
-                + " · ".join(data.config_only),
-                style="dim",
-            )
-        )
+    return Group(*parts)
+
+
+def _foot(data: LayersView, ja: bool) -> Text:
     foot = Text()
     foot.append(("合計 " if ja else "total ") + _size(data.total), style="bold")
     foot.append(f"  {len(data.layers)} " + ("レイヤー" if ja else "layer(s)"))
@@ -214,7 +249,4 @@ def render(data: LayersView, lang: str = "en") -> Group:
             ),
             style="red",
         )
-    parts.append(foot)
-    if data.cmd:
-        parts.append(Text("CMD " + " ".join(data.cmd), style="dim"))
-    return Group(*parts)
+    return foot

@@ -124,7 +124,7 @@ _STATE = {"UP": "green", "UNKNOWN": "green", "DOWN": "red"}
 def _iface(i: network.Interface, note: str = "") -> Text:
     t = Text()
     t.append(i.name, style="bold cyan")
-    t.append(f"  {i.kind} ", style="dim")
+    t.append(f"\n{i.kind} ", style="dim")  # its own line: a column is ~17 cells in the app
     t.append(i.state or "?", style=_STATE.get(i.state, "yellow"))
     for a in i.addresses or []:
         t.append(f"\n{a}", style="bold")
@@ -144,7 +144,7 @@ def _route(r: network.Route) -> str:
 
 def render(data: NetDiagram, lang: str = "en") -> Group:
     ja = lang == "ja"
-    host_h = "ホスト（ルートのネットワーク名前空間）" if ja else "host (the root network namespace)"
+    host_h = "ホスト（ルートの netns）" if ja else "host (the root netns)"
     ns_h = (
         (f"コンテナ（netns {data.netns}）" if ja else f"container (netns {data.netns})")
         if data.netns
@@ -177,23 +177,19 @@ def render(data: NetDiagram, lang: str = "en") -> Group:
     bridge = [i for i in data.host if i.name == data.bridge]
     ports = [i for i in data.host if i.name != data.bridge]
     if bridge:
-        note = (
-            "ブリッジ＝仮想スイッチ、コンテナのゲートウェイ"
-            if ja
-            else "a virtual switch; the containers' gateway"
-        )
+        note = "仮想スイッチ、コンテナのゲートウェイ" if ja else "a virtual switch, the gateway"
         t.add_row(_iface(bridge[0], note), Text(""), Text(""))
-    wire = Text("══ veth ══", style="bold magenta")
+    wire = Text("═veth═", style="bold magenta")
     for port in ports:
         mine = port.name == data.host_veth
         right = _iface(eth[0]) if mine and eth else Text("")
         if not mine:
             right = Text(
-                "（ほかの名前空間の端）" if ja else "(its other end: another namespace)",
+                "（もう一方の端は別の名前空間）" if ja else "(its other end: another netns)",
                 style="dim",
             )
         label = f"└─ {data.bridge} のポート" if ja else f"└─ a port of {data.bridge}"
-        t.add_row(_iface(port, label), wire if mine else Text("══ veth ══", style="magenta"), right)
+        t.add_row(_iface(port, label), wire if mine else Text("═veth═", style="magenta"), right)
     if not ports and eth:
         t.add_row(Text(""), wire, _iface(eth[0]))
     if not data.host and data.mode == "none":
@@ -204,23 +200,19 @@ def render(data: NetDiagram, lang: str = "en") -> Group:
         )
     for i in others:
         t.add_row(Text(""), Text(""), _iface(i))
-    routes = "\n".join(_route(r) for r in data.routes) or (
-        "（経路なし：どこへも届かない）" if ja else "(no route: nothing can leave)"
-    )
-    t.add_row(
-        Text(""),
-        Text(""),
-        Text(("経路:\n" if ja else "routes:\n") + routes, style="yellow"),
-    )
     parts: list[Any] = [t]
-    if data.rules or data.forwards:
-        r = Table(
-            title="iptables（ラボの規則）" if ja else "iptables (the lab's rules)",
-            title_justify="left",
-            show_header=False,
+    # below the drawing, full width: a route or a rule squeezed into a column wraps every word
+    routes = Text(("コンテナの経路:" if ja else "routes inside:"), style="bold yellow")
+    for r in data.routes:
+        routes.append(f"\n  {_route(r)}", style="yellow")
+    if not data.routes:
+        routes.append(
+            "（経路なし：どこへも届かない）" if ja else " (no route: nothing can leave)",
+            style="yellow",
         )
-        r.add_column("what", style="bold")
-        r.add_column("rule", overflow="fold")
+    parts.append(routes)
+    if data.rules or data.forwards:
+        r = Text("iptables（ラボの規則）" if ja else "iptables (the lab's rules)", style="bold")
         for rule in data.rules:
             if "MASQUERADE" in rule and "127.0.0.0/8" in rule:
                 what = "ループバックから" if ja else "from loopback"
@@ -232,14 +224,15 @@ def render(data: NetDiagram, lang: str = "en") -> Group:
                 what = "ブリッジ内の転送" if ja else "across the bridge"
             else:
                 what = ""
-            r.add_row(what, rule)
+            r.append("\n")
+            if what:
+                r.append(f"{what}: ", style="bold")
+            r.append(rule, style="dim")
         for f in data.forwards:
-            r.add_row(
-                "→",
-                Text(
-                    f"{f.host_addr}:{f.host_port}  →  {f.container_addr}:{f.container_port} ({f.proto})",
-                    style="bold green",
-                ),
+            r.append("\n→ ", style="bold green")
+            r.append(
+                f"{f.host_addr}:{f.host_port} → {f.container_addr}:{f.container_port} ({f.proto})",
+                style="bold green",
             )
         parts.append(r)
     return Group(*parts)

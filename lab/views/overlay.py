@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Group
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -191,67 +192,158 @@ LABELS = {
 }
 
 
+def _short(desc: str) -> str:
+    """``48024 B`` → ``48.0 kB`` (a column is a dozen cells wide in the app); others as they are."""
+    n, _, unit = desc.partition(" ")
+    if unit == "B" and n.isdigit() and int(n) >= 10_000:
+        v = int(n)
+        return f"{v / 1e6:.1f} MB" if v >= 1e6 else f"{v / 1e3:.1f} kB"
+    return desc
+
+
 def _upper_text(r: Row, ja: bool) -> Text:
     if not r.upper:
         return Text("—", style="dim")
     if r.kind == "deleted":
         return Text(f"{r.upper} " + ("ホワイトアウト" if ja else "whiteout"), style="bold red")
     if r.kind == "modified":
-        return Text(f"{r.upper} " + ("コピーアップ" if ja else "copy-up"), style="bold yellow")
+        return Text(
+            f"{_short(r.upper)} " + ("コピーアップ" if ja else "copy-up"), style="bold yellow"
+        )
     if r.kind == "opaque":
         return Text(("不透明 dir" if ja else "opaque dir"), style="bold magenta")
     if r.kind == "added":
-        return Text(f"{r.upper} " + ("新規" if ja else "new"), style="bold green")
-    return Text(r.upper)
+        return Text(f"{_short(r.upper)} " + ("新規" if ja else "new"), style="bold green")
+    return Text(_short(r.upper))
 
 
-def render(data: OverlayView, lang: str = "en") -> Group:
-    ja = lang == "ja"
-    lab = LABELS["ja" if ja else "en"]
+LEGEND = {
+    "en": "lower: the image, read-only · upper: the container's own writes · "
+    "merged: what the container sees",
+    "ja": "lower：イメージ（読み取り専用） · upper：コンテナ自身の書き込み · "
+    "merged：コンテナから見える姿",
+}
+
+
+WIDE = 72  # from this many cells on, one row per path; below, the path on a line of its own
+
+
+def _cells(data: OverlayView, r: Row, ja: bool) -> tuple[Text, Text, Text]:
+    style = STYLE.get(r.kind, "")
+    low = (
+        Text("—", style="dim")
+        if not r.lower
+        else Text(
+            (f"L{r.layer} " if len(data.lowers) > 1 and r.layer is not None else "")
+            + _short(r.lower),
+            style="dim" if r.kind in ("modified", "deleted") else "",
+        )
+    )
+    seen = (
+        Text("見えない" if ja else "(hidden)", style="red")
+        if not r.merged
+        else Text(_short(r.merged), style=style)
+    )
+    return low, _upper_text(r, ja), seen
+
+
+class OverlayTable:
+    """lower | upper | merged for each path, laid out for the width it gets. In a view panel
+    (~50 cells) five columns squeeze the path and cut the words off, so there each path has a
+    line of its own and its three cells go under it."""
+
+    def __init__(self, data: OverlayView, lang: str) -> None:
+        self.data, self.ja = data, lang == "ja"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if options.max_width >= WIDE:
+            yield _table(self.data, self.ja)
+        else:
+            yield from _stacked(self.data, self.ja, options.max_width)
+
+
+def _stacked(data: OverlayView, ja: bool, width: int) -> list[Any]:
+    """Narrow: each path on a line of its own, its lower / upper / merged under it, the three
+    columns the same width for every path (so they line up as a table would)."""
     name = (data.title_ja or data.title) if ja else data.title
-    title = ("オーバーレイ" if ja else "overlay") + (f": {name}" if name else "")
-    t = Table(title=title, title_justify="left", expand=False)
-    t.add_column("", no_wrap=True, width=1)
-    t.add_column("パス" if ja else "path", overflow="fold")
-    t.add_column("lower" + ("（イメージ）" if ja else " (image)"), no_wrap=True)
-    t.add_column("upper" + ("（コンテナ）" if ja else " (container)"), no_wrap=True)
-    t.add_column("merged" + ("（見える姿）" if ja else " (what it sees)"), no_wrap=True)
-    for r in data.rows:
+    out: list[Any] = [
+        Text(("オーバーレイ" if ja else "overlay") + (f": {name}" if name else ""), style="italic")
+    ]
+    cells = [_cells(data, r, ja) for r in data.rows]
+    widths = [max([len(h)] + [c[i].cell_len for c in cells]) for i, h in enumerate(LAYERS)]
+    room = width - 2 - 2 * 2  # the indent and the gaps
+    while sum(widths) > room and max(widths) > 8:
+        widths[widths.index(max(widths))] -= 1  # the widest folds first
+
+    def grid() -> Table:
+        g = Table.grid(padding=(0, 2))
+        g.add_column(width=0)
+        for w in widths:
+            g.add_column(width=w, overflow="fold")
+        return g
+
+    head = grid()
+    head.add_row("", *[Text(h, style="bold") for h in LAYERS])
+    out.append(head)
+    out.append(Text("─" * min(width, 2 + sum(widths) + 4), style="dim"))
+    for r, c in zip(data.rows, cells, strict=True):
         style = STYLE.get(r.kind, "")
-        low = (
-            Text("—", style="dim")
-            if not r.lower
-            else Text(
-                (f"L{r.layer} " if len(data.lowers) > 1 and r.layer is not None else "") + r.lower,
-                style="dim" if r.kind in ("modified", "deleted") else "",
-            )
-        )
-        seen = (
-            Text("（見えない）" if ja else "(hidden)", style="red")
-            if not r.merged
-            else Text(r.merged, style=style)
-        )
-        t.add_row(
-            Text(MARK[r.kind], style=f"bold {style}"),
-            Text(r.path, style=style),
-            low,
-            _upper_text(r, ja),
-            seen,
-        )
+        out.append(Text.assemble((MARK[r.kind], f"bold {style}"), " ", (r.path, f"bold {style}")))
+        g = grid()
+        g.add_row("", *c)
+        out.append(g)
     if not data.rows:
-        t.add_row(
-            "",
+        out.append(
             Text(
                 "（upper は空：すべて lower から）"
                 if ja
                 else "(the upper is empty: everything comes from the lowers)",
                 style="dim",
-            ),
-            "",
-            "",
-            "",
+            )
         )
-    parts: list[Any] = [t]
+    return out
+
+
+LAYERS = ("lower", "upper", "merged")
+
+
+def _table(data: OverlayView, ja: bool) -> Table:
+    name = (data.title_ja or data.title) if ja else data.title
+    title = ("オーバーレイ" if ja else "overlay") + (f": {name}" if name else "")
+    t = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    t.add_column("", no_wrap=True, width=1)
+    t.add_column("パス" if ja else "path", overflow="fold")
+    t.add_column("lower", no_wrap=True)
+    t.add_column("upper", overflow="fold")
+    t.add_column("merged", overflow="fold")
+    for r in data.rows:
+        style = STYLE.get(r.kind, "")
+        mark = Text(MARK[r.kind], style=f"bold {style}")
+        t.add_row(mark, Text(r.path, style=style), *_cells(data, r, ja))
+    if not data.rows:
+        empty = Text(
+            "（upper は空：すべて lower から）"
+            if ja
+            else "(the upper is empty: everything comes from the lowers)",
+            style="dim",
+        )
+        t.add_row("", empty, "", "", "")
+    return t
+
+
+def render(data: OverlayView, lang: str = "en") -> Group:
+    ja = lang == "ja"
+    lab = LABELS["ja" if ja else "en"]
+    t = OverlayTable(data, lang)
+    parts: list[Any] = [t, Text(LEGEND["ja" if ja else "en"], style="dim")]
     if data.more:
         parts.append(Text(f"… +{data.more}", style="dim"))
     summary = Text()

@@ -203,19 +203,30 @@ ROLE_JA = {"layer": "レイヤー", "config": "設定", "manifest": "マニフ�
 def _save_tree(d: SaveExportView, ja: bool) -> Tree:
     tree = Tree(Text(Path(d.save_path).name, style="bold"))
     dirs: dict[str, Tree] = {}
+    # a directory whose only child is a directory is drawn as one node (blobs/sha256/)
+    children: dict[str, list[str]] = {}
+    for e in d.save:
+        name = e.name.rstrip("/")
+        children.setdefault(name.rpartition("/")[0], []).append(e.name)
+    passthrough = {k for k, v in children.items() if k and len(v) == 1 and v[0].endswith("/")}
     for e in d.save:
         if e.role == "dir":
             name = e.name.rstrip("/")
-            parent = dirs.get(name.rsplit("/", 1)[0]) if "/" in name else tree
-            dirs[name] = (parent or tree).add(Text(name.rsplit("/", 1)[-1] + "/", style="blue"))
+            if name in passthrough:
+                continue
+            parent_name = name.rsplit("/", 1)[0] if "/" in name else ""
+            shown = name.rsplit("/", 1)[-1]
+            while parent_name in passthrough:
+                shown = f"{parent_name.rsplit('/', 1)[-1]}/{shown}"
+                parent_name = parent_name.rsplit("/", 1)[0] if "/" in parent_name else ""
+            parent = dirs.get(parent_name, tree)
+            dirs[name] = parent.add(Text(shown + "/", style="blue"))
             continue
         head, _, base = e.name.rpartition("/")
         where = dirs.get(head, tree)
-        label = Text(base[:12] + "…" if len(base) > 20 else base, style=ROLE_STYLE.get(e.role, ""))
-        label.append(f"  {_size(e.size)}", style="dim")
+        label = Text(base[:8] + "…" if len(base) > 20 else base, style=ROLE_STYLE.get(e.role, ""))
+        label.append(f" {_size(e.size)}", style="dim")
         role = ROLE_JA.get(e.role, e.role) if ja else e.role
-        if e.role != "meta":
-            label.append(f"  {role}", style=ROLE_STYLE.get(e.role, ""))
         note = e.note
         if ja:
             note = (
@@ -223,8 +234,13 @@ def _save_tree(d: SaveExportView, ja: bool) -> Tree:
                 .replace("files", "ファイル")
                 .replace("config of", "設定:")
             )
-        if note and note != e.role:
-            label.append(f"  {note}", style="dim")
+        if note.startswith(role) and e.role != "meta":
+            label.append(f" {note}", style=ROLE_STYLE.get(e.role, ""))  # "layer 0: 41 files"
+        else:
+            if e.role != "meta":
+                label.append(f" {role}", style=ROLE_STYLE.get(e.role, ""))
+            if note and note != e.role:
+                label.append(f" {note}", style="dim")
         where.add(label)
     return tree
 
@@ -234,7 +250,10 @@ def _export_tree(node: Node, into: Tree, ja: bool) -> None:
         if c.kind == "dir":
             label = Text(c.name + "/", style="blue")
             if c.files:
-                label.append(f"  {c.files}" + (" ファイル" if ja else " files"), style="dim")
+                label.append(
+                    f"  {c.files}" + (" ファイル" if ja else " file" if c.files == 1 else " files"),
+                    style="dim",
+                )
             sub = into.add(label)
             _export_tree(c, sub, ja)
         elif c.kind == "symlink":

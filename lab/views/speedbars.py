@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 PARAMS: dict[str, tuple[Any, bool]] = {
@@ -68,6 +67,35 @@ def _ms(s: float) -> str:
     return f"{s * 1000:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
+class Bars:
+    """The bars, as long as the width they get allows (a view panel is ~52 cells): each
+    measurement a line of label, time and ratio, and its bar below, on one scale."""
+
+    def __init__(self, data: SpeedBars, ja: bool) -> None:
+        self.data, self.ja = data, ja
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        ja, bars = self.ja, self.data.bars
+        width = max(10, min(WIDTH, options.max_width - 2))
+        top = max(b.median for b in bars) or 1.0
+        fastest = min(b.median for b in bars) or 1e-9
+        colors = ["green", "magenta", "cyan"]
+        for i, b in enumerate(bars):
+            n = max(1, round(b.median / top * width))
+            label = {"by hand": "手作業", "docker run --rm": "docker run --rm"}.get(
+                b.label, b.label
+            )
+            ratio = b.median / fastest
+            head = Text()
+            head.append(label if ja else b.label, style="bold")
+            head.append(f"  {_ms(b.median)}", style="bold " + colors[i % len(colors)])
+            if ratio >= 1.05:
+                head.append(f"  ×{ratio:,.0f}", style="bold")
+            head.append(f"  ({len(b.runs)} 回)" if ja else f"  ({len(b.runs)} runs)", style="dim")
+            yield head
+            yield Text("█" * n, style=colors[i % len(colors)])
+
+
 def render(data: SpeedBars, lang: str = "en") -> Group:
     ja = lang == "ja"
     title = (data.title_ja if ja and data.title_ja else data.title) or (
@@ -76,26 +104,7 @@ def render(data: SpeedBars, lang: str = "en") -> Group:
     parts: list[Any] = [Text(title, style="bold")]
     if not data.bars:
         return Group(*parts, Text("計測なし" if ja else "nothing measured", style="yellow"))
-    top = max(b.median for b in data.bars) or 1.0
-    fastest = min(b.median for b in data.bars) or 1e-9
-    t = Table(show_header=False, box=None, padding=(0, 1))
-    t.add_column(style="bold", no_wrap=True)
-    t.add_column(no_wrap=True)
-    t.add_column(justify="right", no_wrap=True)
-    t.add_column(justify="right", style="dim", no_wrap=True)
-    colors = ["green", "magenta", "cyan"]
-    for i, b in enumerate(data.bars):
-        n = max(1, round(b.median / top * WIDTH))
-        label = {"by hand": "手作業", "docker run --rm": "docker run --rm"}.get(b.label, b.label)
-        ratio = b.median / fastest
-        t.add_row(
-            label if ja else b.label,
-            Text("█" * n, style=colors[i % len(colors)]),
-            _ms(b.median),
-            ("" if ratio < 1.05 else f"×{ratio:,.0f}")
-            + (f"  ({len(b.runs)} 回)" if ja else f"  ({len(b.runs)} runs)"),
-        )
-    parts.append(t)
+    parts.append(Bars(data, ja))
     for b in data.bars:
         parts.append(Text(f"$ {b.command}", style="dim"))
     if len(data.bars) == 1 and data.missing:

@@ -429,12 +429,14 @@ class LessonScreen(Screen):
             return
         if not self.events_seen:  # a runner that reports only at the end: show it all now
             self.replay(result)
+        if bench.transcript.untouched:  # "press r to run" would read as if r had not worked
+            bench.transcript.note(s("bench.no_commands", self.lang), "dim italic")
         waits = self.awaits_try(step, result, message.solution)
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
         if waits:
             bench.transcript.note(f"✎ {s('status.your_turn', self.lang)}", "bold cyan")
-            tried = step.try_in(self.lang).strip()
+            tried = self.fill_prose(step.try_in(self.lang).strip())
             if tried:  # the explanation has shrunk to make room: say here what to do
                 bench.transcript.note(tried, "cyan")
             self.set_status(f"✎ {s('status.your_turn', self.lang)}", "bold cyan")
@@ -528,7 +530,7 @@ class LessonScreen(Screen):
             print("\033[H\033[2J", end="")
             print(f"\033[1;36mshikumi\033[0m · {self.step.title_in(self.lang)}")
             print(s("try.banner", self.lang))
-            tried = self.step.try_in(self.lang).strip()
+            tried = self.fill_prose(self.step.try_in(self.lang).strip())
             if tried:
                 print("\n" + tried + "\n")
             return subprocess.call(argv)
@@ -539,10 +541,11 @@ class LessonScreen(Screen):
         try:
             assert session is not None
             checks = session.runner.check_step(index)
+            views = session.runner.refresh_views(index)
         except Exception as e:
             self.post_message(ChecksEnded(index, [], _one_line(e)))
         else:
-            self.post_message(ChecksEnded(index, list(checks)))
+            self.post_message(ChecksEnded(index, list(checks), views=views))
 
     def on_checks_ended(self, message: ChecksEnded) -> None:
         lang = self.lang
@@ -550,6 +553,8 @@ class LessonScreen(Screen):
             self.set_status(f"✗ {message.error}", "bold red")
             return
         step = self.lesson.steps[message.index]
+        if message.views and message.index == self.index:
+            self.query_one(Bench).replace_views(message.views)
         self.query_one(Bench).show_checks(message.checks)
         ok = all(c.ok for c in message.checks)
         if ok:

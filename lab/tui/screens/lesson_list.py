@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -25,6 +25,27 @@ from lab.tui.strings import s
 
 def _cells(text: str) -> int:
     return cell_len(text)
+
+
+def _fit(text: str, width: int) -> str:
+    """*text* cut to *width* terminal cells, with "…" (a Japanese character takes two)."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1).rstrip() + "…"
+
+
+# the parts of the bundled course, in Japanese (a lesson directory of one's own keeps its own)
+PART_JA = {
+    "The host": "ホスト",
+    "A container by hand": "手で作るコンテナ",
+    "Images": "イメージ",
+    "Storage and network": "ストレージとネットワーク",
+    "Docker's parts by hand": "Docker の部品を手で",
+}
+
+
+def part_label(part: str, lang: str) -> str:
+    return PART_JA.get(part, part) if lang == "ja" else part
 
 
 def group_by_part(entries: list[engine.Entry], other: str) -> list[tuple[str, list[engine.Entry]]]:
@@ -92,7 +113,7 @@ class LessonListScreen(Screen):
         total = len(lesson.steps)
         bar = "●" * done + "○" * (total - done) if total <= 8 else f"{done}/{total}"
         title = lesson.title_in(lang)
-        title = title if len(title) <= width else title[: width - 1] + "…"
+        title = _fit(title, width)
         pad = width - _cells(title)
         text.append(f" {lesson.number:>2} ", style="bold cyan")
         text.append(
@@ -121,7 +142,9 @@ class LessonListScreen(Screen):
         titles = [e.lesson.title_in(lang) if e.lesson else e.id for e in self.entries]
         width = min(34, max(_cells(x) for x in titles))
         for part, entries in group_by_part(self.entries, s("list.other", lang)):
-            options.append(Option(Text(part, style="bold underline"), disabled=True))
+            options.append(
+                Option(Text(part_label(part, lang), style="bold underline"), disabled=True)
+            )
             options += [Option(self.row(e, width), id=e.id) for e in entries]
         ol.add_options(options)
         first = next(i for i, o in enumerate(options) if not o.disabled)
@@ -157,7 +180,7 @@ class LessonListScreen(Screen):
         if lesson.summary_in(lang):
             head.append(lesson.summary_in(lang).strip() + "\n\n")
         if lesson.slides:
-            head.append(f"slides {lesson.slides}\n", style="dim")
+            head.append(f"{s('list.slides', lang)} {lesson.slides}\n", style="dim")
         head.append(
             f"{len(done)}/{len(lesson.steps)} {s('list.steps', lang)} {s('list.done', lang)}\n\n"
         )

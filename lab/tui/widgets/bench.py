@@ -103,6 +103,11 @@ class Bench(Vertical):
             self.relayout()
         panel.show(view, self.lang)
 
+    def replace_views(self, views: list[Any]) -> None:
+        """The step's views drawn again, panel for panel (after the learner's own turn)."""
+        for panel, view in zip(self._views, views, strict=False):
+            panel.show(view, self.lang)
+
     def show_checks(
         self, checks: list[Any], lang: str | None = None, pending: bool = False
     ) -> None:

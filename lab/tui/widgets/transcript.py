@@ -28,6 +28,11 @@ class Transcript(VerticalScroll):
         self._placeholder = bool(placeholder)
         self._refresh()
 
+    @property
+    def untouched(self) -> bool:
+        """Nothing but the placeholder: no command has run since the last clear."""
+        return self._placeholder
+
     def _drop_placeholder(self) -> None:
         if self._placeholder:
             self.text = Text()
