@@ -66,3 +66,20 @@ def need_docker() -> None:
     why = docker.available()
     if why:
         pytest.skip(f"needs a running Docker daemon (./run.sh test starts one): {why}")
+
+
+def play_passes(*lessons: str, home: Path, timeout: float = 600) -> dict:
+    """`shikumi play LESSONS --json` for real: every step passed, none skipped,
+    nothing leaked. Returns the parsed report."""
+    import json
+
+    r = shikumi("play", *lessons, "--json", home=home, timeout=timeout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(r.stdout)
+    assert len(data["lessons"]) == len(lessons), data
+    for lesson in data["lessons"]:
+        assert lesson["failed"] == 0, lesson
+        assert lesson["skipped"] == 0, lesson
+        assert lesson["passed"] == lesson["steps"], lesson
+    assert data["leaked"] == []
+    return data
