@@ -25,17 +25,29 @@ def starttime(pid: int) -> int | None:
         return None
 
 
+PF_EXITING = 0x4
+SIGKILL_BIT = 1 << (9 - 1)
+
+
 def alive(pid: int, start: int | None = None) -> bool:
-    st = starttime(pid)
-    if st is None:
-        return False
-    if start is not None and st != start:
-        return False
+    """Running, and not on its way out: a zombie, a process already exiting
+    (PF_EXITING) or one with a SIGKILL pending counts as gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):
+            rest = f.read().rsplit(b")", 1)[1].split()
+        if start is not None and int(rest[19]) != start:
+            return False
+        if rest[0] in (b"Z", b"X") or int(rest[6]) & PF_EXITING:
+            return False
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if (
+                    line.startswith((b"ShdPnd:", b"SigPnd:"))
+                    and int(line.split()[1], 16) & SIGKILL_BIT
+                ):
+                    return False
+        return True
+    except (OSError, IndexError, ValueError):
         return False
 
 
