@@ -74,7 +74,8 @@ def with_marker(marker: str, prefix: bool = False) -> list[int]:
 
 
 def kill_all(pids: list[int], timeout: float = 2.0) -> list[int]:
-    """SIGKILL each pid and wait (bounded) until they are gone. Returns the killed."""
+    """SIGKILL each pid and wait (bounded) until they have exited — a zombie or
+    gone, their files closed and their locks released. Returns the killed."""
     killed = []
     for pid in pids:
         try:
@@ -89,11 +90,20 @@ def kill_all(pids: list[int], timeout: float = 2.0) -> list[int]:
             # reap our own children; others are reaped by their parent or init
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            if not alive(pid):
+            if exited(pid):
                 pending.remove(pid)
         if pending:
             time.sleep(0.01)
     return killed
+
+
+def exited(pid: int) -> bool:
+    """Gone, or a zombie: it has released everything it held."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
 
 
 # programs that only set something up and then run (or fork) the real command
