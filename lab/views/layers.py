@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lab.ops import images, layers, oci
+from lab.views.units import size_text as _size
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "image": (str, False),  # a name (or id) in the lab's image store
@@ -130,14 +131,6 @@ def from_diff(
             )
         )
     return LayersView(title, image_id, cmd, rows, an.total, an.wasted, an.files, config_only or [])
-
-
-def _size(n: int) -> str:
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} MB"
-    if n >= 1e3:
-        return f"{n / 1e3:.1f} kB"
-    return f"{n} B"
 
 
 STYLE = {"A": "green", "M": "yellow", "D": "red"}

@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from lab.ops import layers
+from lab.views.units import size_text as _size
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "save": (str, True),  # the `docker save` tar
@@ -186,14 +187,6 @@ def collect(ctx: Any, **p: Any) -> SaveExportView:
         n,
         tree,
     )
-
-
-def _size(n: int) -> str:
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} MB"
-    if n >= 1e3:
-        return f"{n / 1e3:.1f} kB"
-    return f"{n} B"
 
 
 ROLE_STYLE = {"layer": "green", "config": "cyan", "manifest": "magenta", "meta": "yellow"}
