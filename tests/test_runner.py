@@ -90,7 +90,7 @@ def test_timeout_kills_the_whole_group(journal: Journal, tmp_path: Path) -> None
     t0 = time.monotonic()
     res = r.run_step(0)
     assert time.monotonic() - t0 < 5
-    assert res.status == "failed" and "timed out" in res.reason
+    assert res.status == "timeout" and "timed out" in res.reason
     bg = int(pidfile.read_text())
     assert not procs.alive(bg)
 

@@ -27,6 +27,8 @@ from lab.ops.journal import Journal
 OUTPUT_CAP = 256 * 1024  # bytes kept per stream
 EXIT_GRACE = 0.5  # after the command exits, how long a leftover may hold its pipes
 DRAIN = 1.0  # after a kill, how long to read what is left
+TICK = 0.05  # how often the deadline and the cancel event are looked at
+REAP = 2.0  # after the final kill, how long to wait for the process to be gone
 LineSink = Callable[[str, str], None]  # (stream, line)
 
 NSENTER_FLAGS = ("--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd")
@@ -167,24 +169,36 @@ def run(
     timed_out = cancelled = False
     exited_at: float | None = None
     killed_at: float | None = None
+    code: int | None = None
     try:
-        while sel.get_map():
-            for key, _ in sel.select(0.05):
-                data = os.read(key.fd, 65536)
-                if data:
-                    streams[key.fd].feed(data)
-                else:
-                    sel.unregister(key.fd)
+        while True:
+            if sel.get_map():
+                for key, _ in sel.select(TICK):
+                    data = os.read(key.fd, 65536)
+                    if data:
+                        streams[key.fd].feed(data)
+                    else:
+                        sel.unregister(key.fd)
+            elif cancel is not None:
+                cancel.wait(TICK)  # the pipes are closed, the command may still run
+            else:
+                time.sleep(TICK)
             now = time.monotonic()
+            done = p.poll() is not None
             if killed_at is not None:
-                if now - killed_at > DRAIN:
+                # killed: read what is left, but never wait past DRAIN (or a cancel)
+                if (done and not sel.get_map()) or now - killed_at > DRAIN:
+                    break
+                if cancel is not None and cancel.is_set():
                     break
                 continue
             if cancel is not None and cancel.is_set():
                 cancelled = True
             elif now > deadline:
                 timed_out = True
-            elif p.poll() is not None:
+            elif done:
+                if not sel.get_map():
+                    break  # exited, and nothing holds its pipes: finished
                 exited_at = exited_at or now
                 if now - exited_at <= EXIT_GRACE:
                     continue  # leftovers holding the pipes get a moment, then go
@@ -194,9 +208,10 @@ def run(
             killed_at = now
     finally:
         sel.close()
-        if p.poll() is None and (timed_out or cancelled):
+        if p.poll() is None:
             _kill_group(p)
-        code = p.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            code = p.wait(timeout=REAP)  # killed: gone at once (unless stuck in the kernel)
         for s in streams.values():
             s.flush()
         p.stdout.close()  # type: ignore[union-attr]

@@ -17,6 +17,7 @@ from lab.lesson.model import LANGS, Step
 _WORDS: dict[str, dict[str, str]] = {
     "passed": {"en": "passed", "ja": "成功"},
     "failed": {"en": "failed", "ja": "失敗"},
+    "timeout": {"en": "timeout", "ja": "時間切れ"},
     "skipped": {"en": "skipped", "ja": "スキップ"},
     "cancelled": {"en": "cancelled", "ja": "中止"},
     "Step": {"en": "Step", "ja": "ステップ"},

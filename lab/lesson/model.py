@@ -174,6 +174,7 @@ class ActionResult:
     pid: int | None = None  # spawn: the innermost pid
     ok: bool = True
     note: str = ""  # e.g. "timed out after 30 s", "expected to fail: it did"
+    timed_out: bool = False  # killed at its timeout (the step then ends as "timeout")
 
 
 @dataclass
@@ -192,7 +193,7 @@ class ViewResult:
     error: str = ""
 
 
-StepStatus = Literal["passed", "failed", "skipped", "cancelled"]
+StepStatus = Literal["passed", "failed", "timeout", "skipped", "cancelled"]
 
 
 @dataclass

@@ -38,7 +38,13 @@ from lab.lesson.runner import (
 )
 from lab.ops.journal import Journal
 
-_STATUS_STYLE = {"passed": "green", "failed": "bold red", "skipped": "yellow", "cancelled": "red"}
+_STATUS_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "timeout": "bold red",
+    "skipped": "yellow",
+    "cancelled": "red",
+}
 
 
 @dataclass
@@ -156,8 +162,8 @@ def _record_progress(home: Path, lesson: Lesson, results: list[StepResult]) -> N
 
         store = Progress.load(home)
         for r in results:
-            if r.status in ("passed", "failed"):
-                store.mark(lesson.id, r.step_id, r.status)
+            if r.status in ("passed", "failed", "timeout"):
+                store.mark(lesson.id, r.step_id, "passed" if r.status == "passed" else "failed")
     except Exception:
         return
 
@@ -193,9 +199,9 @@ def play_lesson(
             elif r.status == "skipped":
                 rep.skipped += 1
                 rep.skips.append({"step": step.id, "reason": r.reason})
-            else:
+            else:  # failed, timeout, cancelled: never counted as passed
                 rep.failed += 1
-                rep.failures.append({"step": step.id, "reason": r.reason})
+                rep.failures.append({"step": step.id, "status": r.status, "reason": r.reason})
     finally:
         report = runner.finish()
         for u in report.results:

@@ -217,7 +217,16 @@ class Runner:
         expected = None if kind == "cleanup" else a.expect
         ok, note = judge(c, expected, timeout)
         r = ActionResult(
-            kind, shown, c.exit, expected, c.stdout, c.stderr, c.seconds, ok=ok, note=note
+            kind,
+            shown,
+            c.exit,
+            expected,
+            c.stdout,
+            c.stderr,
+            c.seconds,
+            ok=ok,
+            note=note,
+            timed_out=c.timed_out,
         )
         if kind in ("run", "solution"):
             self.ctx.results.setdefault(step.id, []).append(r)
@@ -370,14 +379,16 @@ class Runner:
                 r = self._spawn(step, i, a)
             res.actions.append(r)
             if not r.ok:
-                return self._fail(res, "failed", f"`{r.command}`: {r.note}")
+                status: StepStatus = "timeout" if r.timed_out else "failed"
+                return self._fail(res, status, f"`{r.command}`: {r.note}")
         if solution:
             for i, a in enumerate(step.actions):
                 if a.kind == "solution":
                     r = self._run_action(step, i, a, cancel, a.attrs.get("in") or self.try_in(step))
                     res.actions.append(r)
                     if not r.ok:
-                        return self._fail(res, "failed", f"solution `{r.command}`: {r.note}")
+                        status = "timeout" if r.timed_out else "failed"
+                        return self._fail(res, status, f"solution `{r.command}`: {r.note}")
         for a in step.of("view"):
             v = self._view(step, a)
             res.views.append(v)
