@@ -91,7 +91,7 @@ def spawn(
 ) -> tuple[subprocess.Popen, Entry]:
     """Start a long-running process in its own session, marked so cleanup finds it
     (and every descendant that keeps the environment) even after a crash."""
-    entry = j.record("process", name, marker=f"shikumi-{j.session}-{j.mark() + 1}")
+    entry = j.record("process", name)  # its marker, shikumi-SESSION-SEQ, is its own
     environ = dict(os.environ if env is None else env)
     environ[procs.MARK_VAR] = entry.meta["marker"]
     p = subprocess.Popen(list(argv), env=environ, start_new_session=True, **popen)  # type: ignore[call-overload]
