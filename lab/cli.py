@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from lab import __version__
-from lab.errors import LabError
+from lab.errors import BadHome, LabError
 
 NOT_YET = 2
 
@@ -222,7 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "app"
         args.func = _lazy("lab.commands.app_cmd", "cmd_app")
     try:
+        from lab.ops.home import check_home
+
+        check_home()  # before anything reads or writes the home (BadHome: one line)
         return int(args.func(args) or 0)
+    except BadHome as e:
+        print(f"shikumi: {e}", file=sys.stderr)
+        return e.exit_code
     except LabError as e:
         print(
             f"shikumi {args.command}: {e.message}" + (f" — {e.fix}" if e.fix else ""),

@@ -26,3 +26,7 @@ class PathOutsideHome(LabError):
 
 class Busy(LabError):
     """Another instance holds a lock the caller needs."""
+
+
+class BadHome(LabError):
+    """The lab's home may not be used (a system directory, a foreign non-empty one…)."""
