@@ -152,14 +152,14 @@ def test_memory_limit_kills_for_real(journal: Journal) -> None:
     assert p.returncode == -signal.SIGKILL, p
     s = cgroups.sample(cg)
     assert s.oom_kills and s.oom_kills >= 1, s
-    if where == "v1":  # failcnt: how often the limit was hit (6.x kernels may leave it at 0)
-        assert s.memory_failcnt is not None
+    # failcnt (how often the limit was hit; 6.x kernels may leave it at 0) is v1's alone
+    assert (s.memory_failcnt is not None) == (where == "v1"), (where, s)
     cgroups.remove(journal, cg)
     assert not os.path.exists(cg.path("memory"))
 
 
 def test_cpu_quota_throttles(journal: Journal) -> None:
-    _need("cpu")
+    where = _need("cpu")
     cg = cgroups.create(journal, f"cpu{os.getpid()}", ["cpu"])
     cgroups.set_cpu_quota(cg, 10_000, 100_000)  # a tenth of a CPU
     cgroups.set_cpu_weight(cg, 50)
@@ -172,8 +172,11 @@ def test_cpu_quota_throttles(journal: Journal) -> None:
     s = cgroups.sample(cg)
     assert s.nr_periods and s.nr_throttled and s.nr_throttled > 0, s
     assert s.throttled_usec and s.throttled_usec > 100_000, s
-    if s.cpu_usage_usec is not None:  # a tenth of the 0.6 s wall time, roughly
-        assert s.cpu_usage_usec < 300_000, s
+    # usage is cpu.stat's on v2, cpuacct's on v1 (the lab joins it where the kernel has it)
+    has_usage = where == "v2" or "cpuacct" in LAYOUT.v1
+    assert (s.cpu_usage_usec is not None) == has_usage, (LAYOUT.summary(), s)
+    if has_usage:  # (asserted above) a tenth of the 0.6 s wall time, roughly
+        assert 0 < s.cpu_usage_usec < 300_000, s
 
 
 def test_pids_max_holds_a_fork_loop(journal: Journal) -> None:
@@ -197,7 +200,10 @@ def test_pids_max_holds_a_fork_loop(journal: Journal) -> None:
     assert s.pids_max == 20
     assert s.pids_current is not None and s.pids_current <= 20
     out, err = p.communicate(timeout=20)
-    assert "fork" in err.lower() or "resource" in err.lower() or s.pids_current == 20, (out, err)
+    # the kernel refused forks (its own count), and the shell said so
+    events = cgroups.parse_keyed(Path(cg.path("pids"), "pids.events").read_text())
+    assert events.get("max", 0) >= 1, events
+    assert "fork" in err.lower(), (out, err)
     cgroups.remove(journal, cg)  # kills the sleepers still inside
     assert not any(procs.alive(x) for x in cg.pids())
 
@@ -243,10 +249,12 @@ def test_cgroup2_mount_for_what_it_allows(journal: Journal) -> None:
         )
         for c in ctrls:  # a limit file of every controller the mount has
             assert any(n.startswith(c + ".") for n in os.listdir(d)), c
-        if "pids" in ctrls:
+        if "pids" in ctrls:  # limits where this mount has the controller, read back
             cgroups.set_pids_max(cg, 5)
+            assert cgroups.sample(cg).pids_max == 5
         if "memory" in ctrls:
             cgroups.set_memory(cg, 64 << 20)
+            assert cgroups.sample(cg).memory_limit == 64 << 20
     finally:
         p.kill()
         p.wait()

@@ -77,7 +77,12 @@ def test_run_a_rootfs_step_by_step(journal: Journal, tmp_path: Path) -> None:
     assert targets == {"/", "/data", "/tmp", "/proc", "/dev"}, targets  # the old root is gone
     assert sh("ls /.oldroot").strip() == ""
     assert "eth0" in sh("cat /proc/net/dev")
-    assert c.cgroup is None or c.pid in c.cgroup.pids()
+    # a cgroup exactly when this kernel has a controller for the limits asked
+    assert (c.cgroup is not None) == bool(limits.controllers()), layout.summary()
+    if c.cgroup is not None:  # (asserted above: the layout has memory or pids)
+        assert c.pid in c.cgroup.pids()
+        s = cgroups.sample(c.cgroup)
+        assert (s.memory_limit, s.pids_max) == (limits.memory, limits.pids_max), s
     seen = {m.target: m for m in volumes.inside(c.pid)}
     assert seen["/"].readonly and seen["/data"].readonly and not seen["/tmp"].readonly
     pid = c.pid
