@@ -600,7 +600,8 @@ def _children(path: Path) -> list[Path]:
 def lint(paths: Iterable[Path | str], registry: Registry | None = None) -> list[Problem]:
     """Problems in the lessons at *paths* (each lesson once), sorted by file and line."""
     reg = registry or Registry.default()
-    out: list[Problem] = []
+    # a view, check or operation module that failed: an error, never a silent pass
+    out: list[Problem] = [Problem(e.path, e.line, e.message) for e in reg.errors]
     done: set[Path] = set()
     for raw in paths:
         for what, path in _guarded_targets(Path(raw)):

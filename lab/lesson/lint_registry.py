@@ -2,9 +2,12 @@
 
 The real lists live with their owners — ``lab.views`` (``names()``,
 ``params(name)``), ``lab.lesson.checks`` (``KINDS``, ``spec(kind)``) and
-``lab.ops.doctor.requirement_names()``. ``Registry.default()`` reads them; a
-missing one is ``None`` and that part of the lesson goes unchecked. Tests pass a
-fixed ``Registry`` to lint against.
+``lab.ops.doctor.requirement_names()``. ``Registry.default()`` reads them; one
+that cannot be read (its module fails to import, or raises) is ``None`` and that
+part of the lesson goes unchecked — and the failure is in ``Registry.errors``,
+which the linter reports as an error naming the module and the exception, so
+`shikumi check` never passes over a broken module. Tests pass a fixed
+``Registry`` to lint against.
 
 A parameter spec may be given as ``{name: type}``, ``{name: (type, required)}``,
 ``{name: (type1, type2)}`` (isinstance style), ``X | None`` (optional), a
@@ -16,10 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import traceback
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -161,60 +166,111 @@ class Registry:
     ops: dict[str, dict[str, Param]] | None = None
     requirements: set[str] | None = None
     one_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # check kind -> at least one
+    errors: list[RegistryError] = field(default_factory=list)  # owners that could not be read
 
     @classmethod
     def default(cls) -> Registry:
-        return cls(_views(), _checks(), _ops(), _requirements(), _one_of())
+        errors: list[RegistryError] = []
+        return cls(
+            _guard(_views, "views", errors),
+            _guard(_checks, "check kinds", errors),
+            _guard(_ops, "operations", errors),
+            _guard(_requirements, "requirements", errors),
+            _guard(_one_of, "check kinds", errors) or {},
+            errors,
+        )
 
 
-def _guard(fn: Callable[[], Any]) -> Any:
+@dataclass(frozen=True)
+class RegistryError:
+    """An owner module that failed: where (file and line, as well as known) and why."""
+
+    what: str  # what goes unchecked: "views", "operations", ...
+    module: str  # the module that failed, e.g. lab.views.tree
+    path: Path  # its file (or the package's, when unknown)
+    line: int
+    error: str  # "SyntaxError: invalid syntax"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"cannot lint lesson {self.what}: module {self.module} failed to import: {self.error}"
+        )
+
+
+_LAB_DIR = Path(__file__).resolve().parent.parent  # the lab package
+
+
+def _module_of(path: Path) -> str:
+    try:
+        rel = path.resolve().relative_to(_LAB_DIR.parent)
+    except ValueError:
+        return path.stem
+    parts = list(rel.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _culprit(e: BaseException) -> tuple[str, Path, int]:
+    """The module that failed, its file and line: a syntax error's own file; an import
+    of a missing module names that module; else the innermost frame in the lab."""
+    if isinstance(e, SyntaxError) and e.filename:
+        path = Path(e.filename)
+        return _module_of(path), path, int(e.lineno or 1)
+    frames = [
+        f
+        for f in traceback.extract_tb(e.__traceback__)
+        if Path(f.filename).resolve().is_relative_to(_LAB_DIR)
+        and Path(f.filename).resolve() != Path(__file__).resolve()
+    ]
+    if frames:
+        f = frames[-1]
+        path = Path(f.filename)
+        if isinstance(e, ModuleNotFoundError) and e.name:
+            return e.name, path, int(f.lineno or 1)
+        return _module_of(path), path, int(f.lineno or 1)
+    name = getattr(e, "name", None) or "lab"
+    return str(name), _LAB_DIR / "__init__.py", 1
+
+
+def _guard(fn: Callable[[], Any], what: str, errors: list[RegistryError]) -> Any:
     try:
         return fn()
-    except Exception:  # an owner module missing or broken: that part goes unchecked
+    except Exception as e:  # an owner module broken: that part goes unchecked, said loudly
+        module, path, line = _culprit(e)
+        err = RegistryError(what, module, path, line, f"{type(e).__name__}: {e}")
+        if err not in errors:
+            errors.append(err)
         return None
 
 
-def _views() -> dict[str, dict[str, Param]] | None:
-    def read() -> dict[str, dict[str, Param]]:
-        import lab.views as views
+def _views() -> dict[str, dict[str, Param]]:
+    import lab.views as views
 
-        return {n: spec_from(views.params(n)) for n in sorted(views.names())}
-
-    return _guard(read)
+    return {n: spec_from(views.params(n)) for n in sorted(views.names())}
 
 
-def _checks() -> dict[str, dict[str, Param]] | None:
-    def read() -> dict[str, dict[str, Param]]:
-        from lab.lesson import checks
+def _checks() -> dict[str, dict[str, Param]]:
+    from lab.lesson import checks
 
-        spec = getattr(checks, "spec", None)
-        return {k: spec_from(spec(k) if spec else v) for k, v in checks.KINDS.items()}
-
-    return _guard(read)
+    spec = getattr(checks, "spec", None)
+    return {k: spec_from(spec(k) if spec else v) for k, v in checks.KINDS.items()}
 
 
-def _ops() -> dict[str, dict[str, Param]] | None:
-    def read() -> dict[str, dict[str, Param]]:
-        from lab.lesson import operations
+def _ops() -> dict[str, dict[str, Param]]:
+    from lab.lesson import operations
 
-        return {n: spec_from(operations.params(n)) for n in sorted(operations.names())}
-
-    return _guard(read)
+    return {n: spec_from(operations.params(n)) for n in sorted(operations.names())}
 
 
 def _one_of() -> dict[str, tuple[str, ...]]:
-    def read() -> dict[str, tuple[str, ...]]:
-        from lab.lesson import checks
+    from lab.lesson import checks
 
-        return dict(getattr(checks, "ONE_OF", {}))
-
-    return _guard(read) or {}
+    return dict(getattr(checks, "ONE_OF", {}))
 
 
-def _requirements() -> set[str] | None:
-    def read() -> set[str]:
-        from lab.ops.doctor import requirement_names
+def _requirements() -> set[str]:
+    from lab.ops.doctor import requirement_names
 
-        return set(requirement_names())
-
-    return _guard(read)
+    return set(requirement_names())
