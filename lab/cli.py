@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -200,19 +201,46 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write_private(path: str, text: str) -> None:
+    """Create *path* (never an existing file or a symlink) 0600 and write *text*."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
 def _log_crash(exc: BaseException) -> str:
-    from lab.ops.home import home_dir
+    """Write the traceback to HOME/log/crash-<time>-<pid>.log (0600, in a 0700 folder),
+    or, if the home is not usable (not checked, not made yet, not writable), to a
+    private directory of its own from mkdtemp. The log's path ("" if neither)."""
+    import tempfile
+    import time
 
     text = "".join(traceback.format_exception(exc))
-    for d in (home_dir() / "logs", __import__("pathlib").Path("/tmp")):
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            path = d / "shikumi-last-error.txt"
-            path.write_text(text)
-            return str(path)
-        except OSError:
-            continue
-    return ""
+    name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.log"
+    try:
+        from lab.ops.home import MARKER, check_home
+
+        home = check_home()  # never / or a system directory, nor a stranger's folder
+        if not (home / MARKER).is_file() and not (home / "journal").is_dir():
+            raise OSError("not a home the lab made yet")  # not made (or claimed) for a log
+        logs = home / "log"
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(logs, 0o700)
+        if logs.is_symlink() or not logs.is_dir():
+            raise OSError(f"{logs} is not a directory")
+        for n in range(1, 10):  # crashes within one second: -2, -3, …
+            path = logs / (name if n == 1 else name.replace(".log", f"-{n}.log"))
+            with contextlib.suppress(FileExistsError):
+                _write_private(str(path), text)
+                return str(path)
+    except Exception:
+        pass
+    try:
+        d = tempfile.mkdtemp(prefix="shikumi-crash-")  # 0700, this process's own
+        _write_private(os.path.join(d, name), text)
+        return os.path.join(d, name)
+    except OSError:
+        return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
