@@ -155,17 +155,24 @@ def _print_step_head(
         console.print(Text(f"{t('Try it yourself', lang)}: ", style="bold magenta") + Text(tried))
 
 
-def _record_progress(home: Path, lesson: Lesson, results: list[StepResult]) -> None:
-    """Record passed and failed steps in the learner's progress (never fails a play)."""
+def _record_progress(home: Path, lesson: Lesson, results: list[StepResult]) -> str:
+    """Record passed and failed steps in the learner's progress. Never fails a play:
+    "" or one line saying what went wrong with the progress (the caller prints it)."""
     try:
         from lab.lesson.progress import Progress
 
         store = Progress.load(home)
+        problems = [store.error] if store.error else []
         for r in results:
             if r.status in ("passed", "failed", "timeout"):
-                store.mark(lesson.id, r.step_id, "passed" if r.status == "passed" else "failed")
-    except Exception:
-        return
+                status = "passed" if r.status == "passed" else "failed"
+                err = store.mark(lesson.id, r.step_id, status)
+                if err:
+                    problems.append(err)
+                    break
+        return "; ".join(problems)
+    except Exception as e:
+        return f"progress not recorded: {type(e).__name__}: {e}"
 
 
 def play_lesson(
@@ -212,7 +219,9 @@ def play_lesson(
         after = leaks.snapshot(journal.home, journal.session)
         rep.leaked = leaks.leaked(before, after, journal.home, journal.session)
         rep.seconds = time.monotonic() - t0
-    _record_progress(journal.home, lesson, results)
+    progress_error = _record_progress(journal.home, lesson, results)
+    if progress_error:
+        console.print(Text(f"warning: {progress_error}", style="yellow"))
     summary = (
         f"{lesson.id}: {rep.passed} {t('passed', lang)}, {rep.failed} {t('failed', lang)}, "
         f"{rep.skipped} {t('skipped', lang)} ({rep.seconds:.1f} s)"

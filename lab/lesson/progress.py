@@ -1,19 +1,22 @@
 """Which lessons and steps a learner has done (or failed), kept in HOME/progress.json.
 
     p = Progress.load(home)       # a missing, unreadable or corrupt file: start fresh
-    p.mark("05-libraries", "ldd", "passed")   # saved at once (temp file + os.replace)
+    err = p.mark("05-libraries", "ldd", "passed")  # saved at once (temp file + os.replace);
+                                                   # "" or why it could not be saved
     p.done("05-libraries")        # {"ldd"}
     p.first_unfinished(lesson)    # index of the first step not passed (0 when all are)
     p.is_complete(lesson)
     p.reset("05-libraries")
 
-A corrupt file is kept as progress.json.bak. Saving never raises: progress is a
-convenience, and losing it must not stop a lesson.
+A corrupt file is kept as progress.json.bak. Saving never raises (progress is a
+convenience, and losing it must not stop a lesson), but it never fails silently
+either: ``mark``/``reset``/``save`` return one line saying why the progress could
+not be saved (also in ``.error``), and ``load`` puts in ``.error`` why an earlier
+file could not be used; the caller shows it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import tempfile
@@ -61,8 +64,12 @@ class Progress:
         return progress
 
     def _keep_backup(self) -> None:
-        with contextlib.suppress(OSError):
+        try:
             os.replace(self.path, self.path.with_name(FILE + ".bak"))
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            self.error += f" (it could not be kept as {FILE}.bak: {e.strerror or e})"
 
     def save(self) -> bool:
         """Write atomically; False (and .error set) if it could not."""
@@ -84,13 +91,14 @@ class Progress:
             return False
         return True
 
-    def mark(self, lesson_id: str, step_id: str, status: str) -> None:
-        """Record *status* (passed / failed / skipped / cancelled) for a step, and save."""
+    def mark(self, lesson_id: str, step_id: str, status: str) -> str:
+        """Record *status* (passed / failed / skipped / cancelled) for a step, and save:
+        "" if saved, else why not (one line, also in ``.error``)."""
         self.lessons.setdefault(lesson_id, {})[step_id] = {"status": status, "at": int(time.time())}
-        self.save()
+        return "" if self.save() else self.error
 
-    def mark_done(self, lesson_id: str, step_id: str) -> None:
-        self.mark(lesson_id, step_id, "passed")
+    def mark_done(self, lesson_id: str, step_id: str) -> str:
+        return self.mark(lesson_id, step_id, "passed")
 
     def status(self, lesson_id: str, step_id: str) -> str:
         return str(self.lessons.get(lesson_id, {}).get(step_id, {}).get("status", ""))
@@ -119,9 +127,11 @@ class Progress:
         done = self.done(lesson.id)
         return bool(lesson.steps) and all(s.id in done for s in lesson.steps)
 
-    def reset(self, lesson_id: str) -> None:
-        if self.lessons.pop(lesson_id, None) is not None:
-            self.save()
+    def reset(self, lesson_id: str) -> str:
+        """Forget a lesson's steps and save: "" if saved (or nothing to forget), else why not."""
+        if self.lessons.pop(lesson_id, None) is not None and not self.save():
+            return self.error
+        return ""
 
 
 def _validated(data: Any) -> dict[str, dict[str, dict[str, Any]]]:
