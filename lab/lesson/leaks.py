@@ -3,11 +3,18 @@ machine, taken before and after, so ``play`` can report leaks."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import shutil
+import socket
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.ops import journal, mounts, procs
+from lab.ops.dockerhost import DEFAULT_SOCKET, with_docker_host
+from lab.ops.undo import RULE_COMMENT
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_DEPTH = 4
@@ -36,6 +43,98 @@ def _cgroups() -> list[str]:
     return found
 
 
+IPTABLES_TABLES = ("filter", "nat")
+TIMEOUT = 5.0  # for iptables-save and the Docker daemon: a hung one must not hang a lesson
+SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin:/usr/local/bin:/usr/bin:/bin"
+
+
+def _iptables_rules() -> list[str]:
+    """The rules carrying the lab's comment (``-m comment --comment shikumi…``, as
+    ``resources.iptables_add`` tags every rule it adds) in the filter and nat tables."""
+    save = shutil.which("iptables-save", path=SBIN_PATH)
+    if save is None:
+        return []
+    try:  # one iptables-save for every table: half the time of one per table
+        r = subprocess.run([save], capture_output=True, text=True, timeout=TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired):
+        return [f"iptables: could not be listed within {TIMEOUT:g} s"]
+    found: list[str] = []
+    table = ""
+    for line in r.stdout.splitlines():
+        if line.startswith("*"):
+            table = line[1:].strip()
+        elif (
+            table in IPTABLES_TABLES
+            and line.startswith("-A ")
+            and (f"--comment {RULE_COMMENT}" in line or f'--comment "{RULE_COMMENT}' in line)
+        ):
+            found.append(f"iptables {table}: {line}")
+    return found
+
+
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def _docker_get(sock: str, url: str) -> list[dict]:
+    conn = _UnixHTTP(sock, TIMEOUT)
+    try:
+        conn.request("GET", url)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise OSError(f"Docker answered {resp.status} to {url}")
+        data = json.loads(resp.read())
+    finally:
+        conn.close()
+    return data if isinstance(data, list) else []
+
+
+def _docker_cli(args: list[str], env: dict[str, str]) -> list[str] | None:
+    """`docker ARGS` lines, or None if the daemon does not answer."""
+    if shutil.which("docker") is None:
+        return None
+    try:
+        r = subprocess.run(
+            ["docker", *args], capture_output=True, text=True, timeout=TIMEOUT, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return r.stdout.split() if r.returncode == 0 else None
+
+
+def _docker_objects() -> list[str]:
+    """Docker containers and images named shikumi-… (the lab names every one it makes
+    so), if a daemon answers; none if there is no daemon. Asked over the daemon's unix
+    socket (a few ms, where two `docker` commands take ~50 ms); `docker ps -a` /
+    `docker images` when DOCKER_HOST is not a unix socket."""
+    env = with_docker_host(dict(os.environ))
+    host = env.get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        names = _docker_cli(["ps", "-a", "--format", "{{.Names}}"], env) or []
+        tags = _docker_cli(["images", "--format", "{{.Repository}}:{{.Tag}}"], env) or []
+    else:
+        sock = host.removeprefix("unix://") or DEFAULT_SOCKET
+        if not os.path.exists(sock):
+            return []
+        try:
+            containers = _docker_get(sock, "/containers/json?all=1")
+            images = _docker_get(sock, "/images/json")
+        except (OSError, ValueError, http.client.HTTPException):
+            return []  # no daemon answering: nothing of the lab's can be in it
+        names = [n.lstrip("/") for c in containers for n in c.get("Names") or []]
+        tags = [t for i in images for t in i.get("RepoTags") or []]
+    found = [f"docker container {n}" for n in names if n.startswith("shikumi-")]
+    found += [f"docker image {t}" for t in tags if t.startswith("shikumi-")]
+    return found
+
+
 def snapshot(home: Path, session: str) -> Snapshot:
     home_s = str(home)
     things = {f"mount {m.target}" for m in mounts.under(home_s) if m.target != home_s}
@@ -43,6 +142,8 @@ def snapshot(home: Path, session: str) -> Snapshot:
     things |= {f"link {n}" for n in _names("/sys/class/net", "shk")}
     things |= {f"cgroup {c}" for c in _cgroups()}
     things |= {f"process {p}" for p in procs.with_marker(f"shikumi-{session}-", prefix=True)}
+    things |= set(_iptables_rules())
+    things |= set(_docker_objects())
     return Snapshot(frozenset(things))
 
 
