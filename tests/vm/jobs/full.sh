@@ -1,0 +1,28 @@
+# tests/vm/jobs/full.sh: the release gate in the VM. The Vagrantfile's
+# provisioning, doctor, `./run.sh test` (all of it, or $TESTS: pytest
+# arguments), `shikumi play --all --json`, the kill harness ($KILLS kills over
+# every lesson, seed $SEED), cleanup and a search for leftovers.
+set -u
+. "$SHARE/lib.sh"
+cd /opt/shikumi-lab
+KILLS="${KILLS:-20}"
+SEED="${SEED:-20261127}"
+facts
+vagrant_rsync_excludes
+step vagrant-provision 2400 vagrant_provision
+step docker-facts 60 docker_facts
+step_out doctor 120 shikumi doctor --json
+step_out play-all 3600 shikumi play --all --json
+step_out cleanup-after-play 300 shikumi cleanup --json
+step leftovers-after-play 60 leftovers
+if [ "$KILLS" != 0 ]; then
+    step kill-harness 5400 .venv/bin/python -m tests.harness.kill --kills "$KILLS" --seed "$SEED"
+    step leftovers-after-kills 60 leftovers
+fi
+if [ "${TESTS:-}" != none ]; then
+    # ./run.sh test as CI runs it (CI=true: a test that would skip fails instead)
+    # shellcheck disable=SC2086
+    step run-test 10800 env CI="${CI_MODE:-true}" ./run.sh test -q -p no:cacheprovider ${TESTS:-} --junitxml="$OUT/junit.xml"
+    step leftovers-after-tests 60 leftovers
+fi
+finish
