@@ -18,12 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.errors import LabError
-from lab.ops import oci
+from lab.ops import oci, safetar
 
-WH = ".wh."
-OPAQUE = ".wh..wh..opq"
-OPAQUE_XATTR = "trusted.overlay.opaque"
+WH, OPAQUE, OPAQUE_XATTR = safetar.WH, safetar.OPAQUE, safetar.OPAQUE_XATTR
 
 
 @dataclass
@@ -178,28 +175,9 @@ def from_dir(src: Path, tar_path: Path, overlay: bool = True) -> LayerTar:
 # -- unpacking ------------------------------------------------------------------------
 
 
-def _remove(path: Path) -> None:
-    st = os.lstat(path)
-    if stat.S_ISDIR(st.st_mode) and not stat.S_ISLNK(st.st_mode):
-        for child in os.listdir(path):
-            _remove(path / child)
-        os.rmdir(path)
-    else:
-        os.unlink(path)
-
-
-def _through_link(dest: Path, rel: str, links: set[str]) -> str:
-    """The first parent of *rel* that is a symlink (in the tar or on disk), or ""."""
-    cur = ""
-    for part in rel.split("/")[:-1]:
-        cur = f"{cur}/{part}" if cur else part
-        if cur in links or os.path.islink(dest / cur):
-            return cur
-    return ""
-
-
 def unpack(tar_path: Path, dest: Path, whiteouts: str = "overlay") -> list[LayerEntry]:
-    """Unpack a layer tar into *dest*, refusing anything that would land outside it.
+    """Unpack a layer tar into *dest* with the lab's one safe extractor (lab.ops.safetar):
+    nothing lands outside it, no symlink is followed, a path twice is refused.
 
     whiteouts="overlay": keep deletions as overlayfs does (char device 0/0, opaque
     xattr), so *dest* can be an overlay lower. whiteouts="apply": *dest* holds the
@@ -208,75 +186,11 @@ def unpack(tar_path: Path, dest: Path, whiteouts: str = "overlay") -> list[Layer
     """
     if whiteouts not in ("overlay", "apply"):
         raise ValueError(whiteouts)
-    dest = Path(dest)
-    done: list[LayerEntry] = []
-    with tarfile.open(tar_path) as tf:
-        members = tf.getmembers()
-        links = {norm(m.name) for m in members if m.issym()}
-        seen: dict[str, tarfile.TarInfo] = {}
-        keep: list[tarfile.TarInfo] = []
-        deletions: list[LayerEntry] = []
-        for m in members:
-            if os.path.isabs(m.name) or ".." in m.name.split("/"):
-                raise LabError(f"{tar_path}: entry {m.name!r} would land outside {dest}")
-            e = _entry(m)
-            if e is None:
-                continue
-            via = _through_link(dest, e.path + "/x" if e.kind == "opaque" else e.path, links)
-            if via:
-                raise LabError(f"{tar_path}: entry {m.name!r} goes through the symlink {via!r}")
-            if e.kind == "hardlink" and (
-                not e.link or _through_link(dest, e.link + "/x", links) or e.link in links
-            ):
-                raise LabError(f"{tar_path}: hard link {m.name!r} -> {m.linkname!r} refused")
-            if e.kind in ("whiteout", "opaque"):
-                deletions.append(e)
-                continue
-            if e.kind == "device":
-                continue
-            prev = seen.get(e.path)
-            if prev is not None and not (prev.isdir() and m.isdir()):
-                raise LabError(f"{tar_path}: {e.path!r} appears twice")
-            seen[e.path] = m
-            m.name = e.path
-            if e.kind == "hardlink":
-                m.linkname = e.link
-            keep.append(m)
-            done.append(e)
-        if whiteouts == "apply":
-            for e in deletions:  # what the layers below had; this layer's own files come next
-                target = dest / e.path
-                if e.kind == "whiteout" and os.path.lexists(target):
-                    _remove(target)
-                elif e.kind == "opaque" and target.is_dir() and not target.is_symlink():
-                    for child in os.listdir(target):
-                        _remove(target / child)
-        # a file replacing something (or a dir replacing a non-dir) replaces it, never writes through it
-        for m in keep:
-            target = dest / m.name
-            if os.path.lexists(target) and not (
-                m.isdir() and target.is_dir() and not target.is_symlink()
-            ):
-                _remove(target)
-        try:
-            if hasattr(tarfile, "fully_trusted_filter"):  # Python ≥ 3.11.4 (Debian 12 has 3.11.2)
-                tf.extractall(dest, members=keep, numeric_owner=True, filter="fully_trusted")
-            else:  # the members were checked above: no `..`, no absolute path, no write through a link
-                tf.extractall(dest, members=keep, numeric_owner=True)
-        except (tarfile.TarError, OSError) as ex:
-            raise LabError(f"{tar_path}: {ex}; not unpacked") from None
-    if whiteouts == "overlay":
-        for e in deletions:
-            target = dest / e.path
-            if e.kind == "whiteout":
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if os.path.lexists(target):
-                    _remove(target)
-                os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
-            else:
-                target.mkdir(parents=True, exist_ok=True)
-                os.setxattr(target, OPAQUE_XATTR, b"y", follow_symlinks=False)
-    return done + deletions
+    done = safetar.extract(
+        Path(tar_path), Path(dest), whiteouts=whiteouts, devices="skip", duplicates=False
+    )
+    out = [e for m in done.members if (e := _entry(m))]
+    return out + [LayerEntry(path, kind) for path, kind in done.whiteouts]
 
 
 # -- the merged view of a stack of layer tars, without unpacking ---------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import ldd
+from lab.ops import ldd, safetar
 from lab.ops.journal import Journal
 from lab.ops.resources import make_dir
 
@@ -235,31 +235,8 @@ def to_tar(root: Path, tar_path: Path, arcname: str = ".") -> int:
     return tar_path.stat().st_size
 
 
-def from_tar(tar_path: Path, dest: Path) -> None:
-    """Unpack a rootfs tar into *dest* (inside the home), refusing entries that escape it."""
-    real = os.path.realpath(dest)
-    with tarfile.open(tar_path) as tf:
-        members = tf.getmembers()
-        links = {os.path.normpath(m.name) for m in members if m.issym() or m.islnk()}
-        for m in members:  # never write through a symlink or `..` to outside dest
-            name = os.path.normpath(m.name)
-            where = os.path.realpath(os.path.join(real, name))
-            if m.name.startswith("/") or (where != real and not where.startswith(real + os.sep)):
-                raise LabError(
-                    f"{tar_path}: entry {m.name!r} would land outside {dest}; not unpacking"
-                )
-            parents = Path(name).parents
-            through = next((str(p) for p in parents if str(p) in links), None)
-            if through:
-                raise LabError(
-                    f"{tar_path}: entry {m.name!r} goes through the link {through!r}, outside {dest}; not unpacking"
-                )
-            if m.isdev() and not (m.ischr() and m.devmajor == 0 and m.devminor == 0):
-                raise LabError(f"{tar_path}: entry {m.name!r} is a device file; not unpacking")
-        try:
-            if hasattr(tarfile, "tar_filter"):
-                tf.extractall(dest, members=members, filter="tar")
-            else:  # Python < 3.11.4 without extraction filters: the checks above are the guard
-                tf.extractall(dest, members=members)
-        except tarfile.TarError as e:
-            raise LabError(f"{tar_path}: {e}; not unpacked") from None
+def from_tar(tar_path: Path, dest: Path) -> safetar.Extracted:
+    """Unpack a rootfs tar into *dest* (inside the home) with the lab's one safe
+    extractor (lab.ops.safetar): no entry lands outside it, no link is followed,
+    hard links stay inside, device files are refused."""
+    return safetar.extract(Path(tar_path), Path(dest), devices="refuse")

@@ -386,6 +386,17 @@ def _rm_entry(dfd: int, name: str, here: str, mnt: int, dev: int, crossed: list[
     return count + 1
 
 
+def remove_at(dir_fd: int, name: str) -> int:
+    """Remove *name* in the open directory *dir_fd* (and all it holds) by descriptors:
+    no symlink followed, no mount crossed (raises RuntimeError, leaving it). How many
+    entries were removed."""
+    crossed: list[str] = []
+    n = _rm_entry(dir_fd, name, name, _mnt_id(dir_fd), os.fstat(dir_fd).st_dev, crossed)
+    if crossed:
+        raise RuntimeError(f"{crossed[0]} is a mount point; left in place")
+    return n
+
+
 def safe_rmtree(path: str, home: Path) -> int:
     """Remove *path* (inside *home*) without following symlinks or crossing mounts.
 
