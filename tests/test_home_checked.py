@@ -180,3 +180,16 @@ def test_an_operation_on_the_journal_is_refused(tmp_path: Path) -> None:
             with pytest.raises(LabError, match="refusing to create dir"):
                 j.record("dir", str(target))
         assert j.path.exists()
+
+
+def test_the_api_refuses_a_system_home_too() -> None:
+    """Not only the CLI: opening a journal (what every operation needs) checks the home."""
+    from lab.ops import journal
+    from lab.ops.journal import Journal
+
+    for bad in (Path("/"), Path("/etc"), Path("/usr")):
+        with pytest.raises(BadHome, match="system directory"):
+            Journal.open(bad)
+        with pytest.raises(BadHome, match="system directory"):
+            journal.recover(bad)
+        assert not (bad / "journal").exists() and not (bad / MARKER).exists()

@@ -265,3 +265,20 @@ def test_fuzz_nothing_is_ever_written_outside(members: list, mode: str, lower_li
             mode = "apply"  # whiteout devices need root
         _run(base, members, mode, lower_link=lower_link)
         shutil.rmtree(base)
+
+
+def test_every_extraction_goes_through_safetar() -> None:
+    """No other module of the lab extracts a tar itself (reading members is fine)."""
+    import re
+
+    lab_dir = Path(safetar.__file__).resolve().parent.parent
+    found = []
+    for py in lab_dir.rglob("*.py"):
+        if py.name == "safetar.py":
+            continue
+        for n, line in enumerate(py.read_text(encoding="utf-8").splitlines(), 1):
+            if re.search(
+                r"\.extractall\(|(?<!safetar)\.extract\(|_extract_member\(|unpack_archive", line
+            ):
+                found.append(f"{py.relative_to(lab_dir)}:{n}: {line.strip()}")
+    assert found == [], found
