@@ -112,7 +112,8 @@ def _reliability_line() -> str:
     res = kill.LAST
     if res is not None:
         parts.append(
-            f"kills {res.kills} over {len(res.lessons)} lessons, leaks {len(res.leaks)}, host changes {len(res.host_changes)}"
+            f"kills {res.attempted} attempted, {res.real} real over {len(res.lessons)} lessons,"
+            f" leaks {len(res.leaks)}, host changes {len(res.host_changes)}"
         )
     if "changed" in _HOST:
         parts.append(f"host changes over the suite {len(_HOST['changed'])}")

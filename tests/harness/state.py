@@ -3,6 +3,7 @@ binaries and libraries — for the kill harness and the suite-wide integrity che
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -13,12 +14,13 @@ HOST_TREES = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/etc")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-def lab_things(home: Path | None = None, owner: int | None = None) -> list[str]:
+def lab_things(home: Path | None = None) -> list[str]:
     """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
     cgroups, marked processes, Docker containers and images named shikumi…
 
-    With *owner*, only the processes marked by the lab process with that pid count
-    (their marker is shikumi-<pid>-…), so another lab running beside us is not ours."""
+    With *home*, a marked process whose environment names another lab home
+    (SHIKUMI_HOME=…) is another lab's, not ours; one without it (a container's
+    cleared environment) still counts."""
     found: list[str] = []
     home_s = str(home) if home else None
     with open("/proc/self/mountinfo") as f:
@@ -36,9 +38,16 @@ def lab_things(home: Path | None = None, owner: int | None = None) -> list[str]:
     found += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith("shk")]
     if shutil.which("iptables"):
         for table in ("filter", "nat"):
-            r = subprocess.run(
-                ["iptables", "-w", "5", "-t", table, "-S"], capture_output=True, text=True
-            )
+            try:
+                r = subprocess.run(
+                    ["iptables", "-w", "5", "-t", table, "-S"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+            except subprocess.TimeoutExpired:
+                found.append(f"iptables {table}: could not be listed within 30 s")
+                continue
             found += [f"iptables {table}: {ln}" for ln in r.stdout.splitlines() if "shikumi" in ln]
     for dirpath, dirnames, _ in os.walk(CGROUP_ROOT):
         if dirpath[len(CGROUP_ROOT) :].count("/") >= 4:
@@ -53,8 +62,12 @@ def lab_things(home: Path | None = None, owner: int | None = None) -> list[str]:
             state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        needle = f"SHIKUMI_MARK=shikumi-{owner}-" if owner else "SHIKUMI_MARK=shikumi-"
-        if needle.encode() in env and state != "Z":
+        if b"SHIKUMI_MARK=shikumi-" not in env or state == "Z":
+            continue
+        homes = [v for v in env.split(b"\0") if v.startswith(b"SHIKUMI_HOME=")]
+        if home_s and homes and f"SHIKUMI_HOME={home_s}".encode() not in homes:
+            continue
+        with contextlib.suppress(OSError):
             found.append(f"process {name} {Path(f'/proc/{name}/comm').read_text().strip()}")
     found += _docker_things()
     return sorted(found)
@@ -66,23 +79,30 @@ def _docker_things() -> list[str]:
     from lab.ops.dockerhost import with_docker_host
 
     env = with_docker_host(dict(os.environ))
-    out = []
-    r = subprocess.run(
-        ["docker", "ps", "-a", "--format", "{{.Names}}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-    )
-    if r.returncode == 0:
-        out += [f"docker container {n}" for n in r.stdout.split() if n.startswith("shikumi")]
-    r = subprocess.run(
-        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-    )
+    out: list[str] = []
+    try:
+        r = subprocess.run(
+            ["docker", "ps", "-a", "--format", "{{.Names}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return ["docker: no answer within 30 s"]
+    if r.returncode != 0:  # no daemon: nothing of the lab's can be in it
+        return []
+    out += [f"docker container {n}" for n in r.stdout.split() if n.startswith("shikumi")]
+    try:
+        r = subprocess.run(
+            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return [*out, "docker: no answer within 30 s"]
     if r.returncode == 0:
         out += [
             f"docker image {n}"
