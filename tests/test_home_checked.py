@@ -117,6 +117,19 @@ def test_an_old_style_home_still_works_and_gets_its_marker(tmp_path: Path) -> No
     assert "nothing to clean up" in r.stdout
     assert (old / MARKER).is_file()
     assert (old / "progress.json").exists(), "the learner's progress was lost"
+    # one that holds only what the lab keeps there (progress saved, no journal yet)
+    only = tmp_path / "only-progress"
+    only.mkdir()
+    (only / "progress.json").write_text(json.dumps({"version": 1, "lessons": {}}))
+    r = shikumi("list", "--json", home=only, timeout=60)
+    assert r.returncode == 0, r.stderr
+    # but with a foreign file beside it, it is not the lab's
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "progress.json").write_text(json.dumps({"version": 1, "lessons": {}}))
+    (mixed / "thesis.tex").write_text("mine")
+    r = shikumi("list", "--json", home=mixed, timeout=60)
+    assert r.returncode != 0 and "did not make" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@
 A home is checked before anything uses it (``check_home``): never ``/`` or a
 system directory (nor an ancestor of one), and either a directory the lab made
 (it holds the marker file ``.shikumi-home``), an older lab home (it has the
-lab's ``journal/`` directory), or a new or empty directory. Anything else is
+lab's ``journal/`` directory, or holds only what the lab keeps there), or a new
+or empty directory. Anything else is
 refused with one clear line and nothing is touched. ``ensure_home`` creates the
 home and writes the marker.
 
@@ -130,6 +131,16 @@ def _is_real(path: str, directory: bool) -> bool:
     return stat.S_ISDIR(st.st_mode) if directory else stat.S_ISREG(st.st_mode)
 
 
+# what the lab keeps in a home (an older home holds only these, without the marker)
+LAB_NAMES = frozenset(
+    {*STATE, "logs", "work", "containers", "images", "layers", "build", "sandbox", "volumes"}
+)
+
+
+def _is_lab_name(name: str) -> bool:
+    return name in LAB_NAMES or (name.startswith(".progress-") and name.endswith(".tmp"))
+
+
 def check_home(home: Path | None = None) -> Path:
     """The real path of *home* if it may be the lab's home; raises BadHome otherwise.
 
@@ -155,7 +166,7 @@ def check_home(home: Path | None = None) -> Path:
         empty = not os.listdir(real)
     except OSError as e:
         raise BadHome(f"{_label(home)} cannot be read: {e.strerror}; {fix}") from None
-    if not empty:
+    if not empty and not all(_is_lab_name(n) for n in os.listdir(real)):
         raise BadHome(
             f"{_label(home)} is a directory the lab did not make (not empty, no {MARKER}); {fix}"
         )
