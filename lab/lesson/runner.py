@@ -33,7 +33,7 @@ from lab.lesson.model import (
     ViewResult,
 )
 from lab.lesson.variables import Variables
-from lab.ops import resources
+from lab.ops import procs, resources
 from lab.ops.dockerhost import with_docker_host
 from lab.ops.journal import Journal, Report
 from lab.ops.runlock import RunLock
@@ -160,7 +160,9 @@ class Runner:
         self._work_ready = True
 
     def env(self) -> dict[str, str]:
-        return execute.base_env(self.journal.home, self.work)
+        """The environment of every command: the lab's, and the steps' outputs as
+        SHIKUMI_OUT_<STEP> (data a command may read, never code filled into it)."""
+        return execute.base_env(self.journal.home, self.work, self.vars.environ())
 
     def _pid_for(self, in_name: str) -> int | None:
         return self.ctx.pid(in_name) if in_name else None
@@ -193,7 +195,7 @@ class Runner:
     ) -> ActionResult:
         kind = a.kind
         try:
-            command = self.vars.fill(a.body.strip())
+            command = self.vars.fill_shell(a.body.strip())
             pid = self._pid_for(in_name)
         except LabError as e:
             r = ActionResult(kind, a.body.strip(), exit=None, ok=False, note=e.message)
@@ -242,7 +244,7 @@ class Runner:
         try:
             if not name:
                 raise LabError("a spawn needs name=NAME")
-            command = self.vars.fill(a.body.strip())
+            command = self.vars.fill_shell(a.body.strip())
             in_name = a.attrs.get("in", "")
             pid = self._pid_for(in_name)
         except LabError as e:
@@ -427,7 +429,12 @@ class Runner:
 
     def shell(self, index: int) -> list[str]:
         """argv of an interactive shell in the step's try context, its session
-        recorded (util-linux `script`) so the checks can read what happened."""
+        recorded (util-linux `script`) so the checks can read what happened.
+
+        The shell is journaled before it starts, as a process with its own marker
+        (exported in the shell, so everything the learner starts there — `sleep &`,
+        `setsid …` — carries it): the lesson's end, `shikumi cleanup` and recovery
+        after a crash kill all of it."""
         argv = self._shell_argv(index)
         if not shutil.which("script"):
             return argv
@@ -455,8 +462,11 @@ class Runner:
         self._ensure_work()
         step = self.lesson.steps[index]
         name = self.try_in(step)
+        marker = f"shikumi-{self.journal.session}-try-{os.urandom(4).hex()}"
+        self.journal.record("process", f"try:{step.id}", marker=marker)
         exports = (
-            f"export SHIKUMI_HOME={shlex.quote(str(self.journal.home))}"
+            f"export {procs.MARK_VAR}={shlex.quote(marker)}"
+            f" SHIKUMI_HOME={shlex.quote(str(self.journal.home))}"
             f" SHIKUMI_WORK={shlex.quote(str(self.work))}"
         )
         exports += " PERL_BADLANG=0"  # perl in a bare rootfs: no locale warnings over the output

@@ -8,6 +8,20 @@
 - ``out.STEP``: the stdout of the last run (or solution) of step STEP, stripped.
 
 An unknown or not-yet-available variable raises ``UnknownVariable`` naming it.
+
+In a shell command (a ``run``/``solution``/``cleanup``/``spawn`` body, a ``command``
+check's ``run``, a view's ``command``: ``fill_shell``) a value is only ever plain text:
+one holding anything a shell would read as code (``$ ` ; & | < > ( ) { } [ ] * ? ~ ! # '
+" \\`` or a line break) is refused with ``UnsafeValue``, and the command does not run.
+Quoting it instead cannot work in general: lessons put values inside quotes
+(``"$(realpath {{out.x}})"``) and inside nested shells (``sh -c '… {{out.x}} …'``),
+where any quoting one shell removes the next one reads as code. Prose
+(``fill_known``) and other parameters are not shell and take any value.
+
+Any output can still be used in a command, as data: every command the runner starts has
+``SHIKUMI_OUT_<STEP>`` in its environment (the step id with ``-`` written ``_``; outputs
+up to ``ENV_CAP`` bytes), so ``printf '%s\\n' "$SHIKUMI_OUT_load" | grep …`` reads a
+multi-line output safely.
 """
 
 from __future__ import annotations
@@ -22,12 +36,46 @@ from lab.errors import LabError
 PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 PLAIN = ("home", "work", "lesson", "assets")
 PREFIXED = ("pid", "out")
+# What a value filled into a shell command may hold: letters, digits, spaces and
+# _ . / : , @ % + - (and any non-ASCII text); none of them is special to a shell.
+SHELL_INERT = re.compile(r"[A-Za-z0-9_./:,@%+ \-\u0080-\U0010ffff]*")
+# the parameters that are shell commands: a `command` check's `run`, the `command` of
+# the output/table/compare views, diff's left_command/right_command (a list is an argv)
+SHELL_KEYS = frozenset({"run", "command", "left_command", "right_command"})
+ENV_PREFIX = "SHIKUMI_OUT_"
+ENV_CAP = 16 * 1024  # a longer output is not put in the environment (exec limits)
+
+
+def env_name(step_id: str) -> str:
+    """``SHIKUMI_OUT_find_daemon`` for step ``find-daemon``."""
+    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", step_id)
+
+
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 
 
 class UnknownVariable(LabError):
     def __init__(self, name: str, why: str) -> None:
         super().__init__(f"variable {{{{{name}}}}}: {why}")
+        self.name = name
+
+
+class UnsafeValue(LabError):
+    def __init__(self, name: str, value: str) -> None:
+        bad = sorted({c for c in value if not SHELL_INERT.fullmatch(c)})
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        chars = " ".join("line break" if c == "\n" else repr(c) for c in bad)
+        super().__init__(
+            f"variable {{{{{name}}}}}: its value {shown!r} holds {chars}, which a shell "
+            "would read as code, so the command was not run (a value goes into a command "
+            "only as plain text: letters, digits, spaces, _ . / : , @ % + -"
+            + (
+                f'; read this one as data with "${env_name(name[4:])}"'
+                if name.startswith("out.")
+                else ""
+            )
+            + ")"
+        )
         self.name = name
 
 
@@ -79,6 +127,22 @@ class Variables:
         """*text* with every ``{{name}}`` replaced; raises UnknownVariable."""
         return PATTERN.sub(lambda m: self.value(m.group(1)), text)
 
+    def fill_shell(self, text: str) -> str:
+        """*text*, a shell command, with every ``{{name}}`` replaced by its value, which
+        must be plain text (see the module doc); raises UnknownVariable or UnsafeValue."""
+
+        def one(m: re.Match[str]) -> str:
+            value = self.value(m.group(1))
+            if not SHELL_INERT.fullmatch(value):
+                raise UnsafeValue(m.group(1), value)
+            return value
+
+        return PATTERN.sub(one, text)
+
+    def environ(self) -> dict[str, str]:
+        """The outputs as environment variables for the commands (see the module doc)."""
+        return {env_name(k): v for k, v in self.outs.items() if len(v) <= ENV_CAP and "\0" not in v}
+
     def fill_known(self, text: str) -> str:
         """For prose (explanations, try text, hints): fill what is known now and
         leave the rest as written, so `{{work}}` reads as the real path."""
@@ -92,11 +156,17 @@ class Variables:
         return PATTERN.sub(one, text)
 
     def fill_all(self, obj: Any) -> Any:
-        """Fill strings inside lists and dicts (parsed TOML parameters) too."""
+        """Fill strings inside lists and dicts (parsed TOML parameters) too; a string
+        under one of SHELL_KEYS is a shell command and is filled with fill_shell."""
         if isinstance(obj, str):
             return self.fill(obj)
         if isinstance(obj, list):
             return [self.fill_all(x) for x in obj]
         if isinstance(obj, dict):
-            return {k: self.fill_all(v) for k, v in obj.items()}
+            return {
+                k: self.fill_shell(v)
+                if k in SHELL_KEYS and isinstance(v, str)
+                else self.fill_all(v)
+                for k, v in obj.items()
+            }
         return obj

@@ -3,6 +3,7 @@ A library `ldd` cannot find is lit red: that is what 確認4 makes happen."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ def collect(ctx: Any, **p: Any) -> LddData:
     programs = [str(x) for x in p["programs"]]
     where = str(p.get("in", ""))
     if where:  # inside a sandbox or container: its view of the files
-        res = ctx.run("ldd " + " ".join(programs), where, 10.0)
+        res = ctx.run("ldd " + shlex.join(programs), where, 10.0)
         parsed = ldd.parse_ldd(res.stdout + res.stderr)
         if len(programs) == 1:
             parsed = {programs[0]: parsed.get("", parsed.get(programs[0], []))}
