@@ -5,25 +5,35 @@
 
 The app owns what outlives a screen: the language, the progress store, the
 doctor's checks (probed once in a worker), the big-screen mode. Quitting closes
-every open lesson first (its runner cleans up and its journal is dropped);
-``close_all()`` is the synchronous safety net the command calls after ``run()``.
+every open lesson first (its runner cleans up and its journal is dropped, in a
+worker); ``close_all()`` is the synchronous safety net the command calls after
+``run()``, off the event loop.
+
+The terminal may go away in any state: ``terminal.Guard`` (started with a real
+terminal) notices it, or SIGHUP/SIGTERM/SIGINT, and ends the app the same clean
+way; failures anywhere show one line on screen and go to the app's log in the
+home (``applog``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import constants, work
 from textual.app import App, SystemCommand
+from textual.driver import Driver
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from lab.lesson.model import Lesson
-from lab.tui import cjk, engine
+from lab.tui import applog, cjk, engine
 from lab.tui.keys import key, relabel
 from lab.tui.messages import DoctorDone
 from lab.tui.strings import s
@@ -31,6 +41,8 @@ from lab.tui.strings import s
 cjk.install()  # Japanese lines break between characters, not only at spaces
 
 SessionFactory = Callable[[Lesson, Callable[[Any], None]], Any]
+log = logging.getLogger(applog.LOGGER)
+CLOSE_WAIT = 60.0  # how long quitting waits for a session's cleanup
 
 
 class ShikumiApp(App[int]):
@@ -69,6 +81,22 @@ class ShikumiApp(App[int]):
         self.progress = engine.ProgressStore(home)
         self._entries = entries
         self.session_factory: SessionFactory | None = None  # tests may supply one
+        self.log_file = applog.setup(home)
+        self.errors: list[str] = []  # every failure shown (one line each), newest last
+        self.guard: Any = None  # terminal.Guard while running in a real terminal
+        self.live: set[Any] = set()  # lesson screens whose session is not closed yet
+        self._closers: list[threading.Thread] = []  # sessions closing after their screen went
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's Linux driver, made safe against a terminal that goes away; any
+        driver named in TEXTUAL_DRIVER (textual-serve's) is left as it is."""
+        import sys
+
+        if constants.DRIVER is None and sys.platform != "win32":
+            from lab.tui.terminal import LabDriver
+
+            return LabDriver
+        return super().get_driver_class()
 
     # -- start ---------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -83,22 +111,48 @@ class ShikumiApp(App[int]):
             self.open_lesson(self.start_lesson, self.start_step, self.watch)
         if self.run_doctor:
             self.doctor_worker()
-        self._catch_signals()
+        self._start_guard()
 
-    def _catch_signals(self) -> None:
-        """SIGTERM, SIGHUP (the terminal was closed) and SIGINT quit like `q`: the running
-        step is cancelled and every session cleaned up before the app exits."""
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
+    def _start_guard(self) -> None:
+        """With a real terminal: watch it, and catch SIGHUP/SIGTERM/SIGINT (see terminal.py)."""
+        if self.is_headless or self.guard is not None:
+            return
+        from lab.tui.terminal import Guard
 
-    def _on_signal(self, sig: int) -> None:
-        # cancel every running step now; close_all() after run() waits for them
-        # and cleans up (the terminal may be gone, so nothing more is drawn)
-        for screen in self.lesson_screens():
+        self.guard = Guard(
+            asyncio.get_running_loop(), self._guard_exit, self.cancel_all, self.emergency_cleanup
+        )
+        self.guard.start()
+
+    def _guard_exit(self, code: int) -> None:
+        """On the event loop, after a signal or the terminal going away: exit now; the
+        sessions are closed in workers as their screens go, and close_all() waits."""
+        if self.guard is not None and "terminal" in self.guard.reason:
+            stop = getattr(self._driver, "stop_input", None)
+            if stop is not None:  # the input thread would spin on the dead terminal's EOF
+                stop()
+        self.exit(code, return_code=code)
+
+    def cancel_all(self) -> None:
+        """Any thread: cancel every running step (their workers see it within a moment)."""
+        for screen in list(self.live):
             screen.cancel.set()
-        self.exit(128 + sig)
+
+    def emergency_cleanup(self) -> None:
+        """The guard's last resort when the app's thread is stuck: undo every open
+        session's journal from here (no cleanup blocks: they run commands that may hang)."""
+        for screen in list(self.live):
+            session = screen.session
+            if session is None:
+                continue
+            got = screen.engine_lock.acquire(timeout=0.5)
+            try:
+                journal = getattr(session, "journal", None)
+                if journal is not None:
+                    journal.close()
+            finally:
+                if got:
+                    screen.engine_lock.release()
 
     def load_entries(self) -> list[engine.Entry]:
         try:
@@ -113,11 +167,14 @@ class ShikumiApp(App[int]):
     def doctor_worker(self) -> None:
         try:
             checks = engine.doctor_checks(self.home)
-        except Exception:
-            checks = []
-        self.post_message(DoctorDone(checks))
+        except Exception as e:
+            self.post_message(DoctorDone([], applog.record("checking this machine", e)))
+        else:
+            self.post_message(DoctorDone(checks))
 
     def on_doctor_done(self, message: DoctorDone) -> None:
+        if message.error:
+            self.show_error(message.error)
         self.checks = message.checks
         for screen in self.screen_stack:
             refresh = getattr(screen, "refresh_entries", None)
@@ -145,10 +202,57 @@ class ShikumiApp(App[int]):
             await screen.close_session()
         self.exit(code)
 
+    def close_later(self, screen: Any) -> None:
+        """A screen went with its session still open (the app is exiting): close it in
+        a thread, never on the event loop; close_all() waits for it."""
+        t = threading.Thread(target=screen.close_now, name="shikumi-close", daemon=True)
+        self._closers.append(t)
+        t.start()
+
+    async def on_unmount(self) -> None:
+        """The app is ending (its screens are gone): wait, off the event loop, for the
+        sessions they left to be closed."""
+        await asyncio.to_thread(self.close_all)
+
     def close_all(self) -> None:
-        """After run(): make sure every lesson session is closed (cleanup, journal dropped)."""
-        for screen in self.lesson_screens():
+        """After run(): make sure every lesson session is closed (cleanup, journal dropped).
+        Called off the event loop (it has ended); bounded when a signal ended the app."""
+        end = time.monotonic() + CLOSE_WAIT
+        for t in self._closers:
+            t.join(max(0.0, end - time.monotonic()))
+        for screen in list(self.live):
             screen.close_now()
+        if self.guard is not None:
+            self.guard.finished()
+
+    # -- failures: one line on screen, the details in the log ------------------------
+    def show_error(self, line: str) -> None:
+        """One line on screen for a failure whose details are in the log already."""
+        self.errors.append(line)
+        where = f" (details: {self.log_file})" if self.log_file else ""
+        with contextlib.suppress(Exception):
+            self.notify(line + where, severity="error", timeout=10, markup=False)
+
+    def report(self, where: str, e: BaseException) -> str:
+        """Log *e* with its traceback and show one line; returns that line."""
+        line = applog.record(where, e)
+        self.show_error(line)
+        return line
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A failure in a handler of ours: one line on screen, the traceback in the log,
+        and the app goes on. Before the app is up (nothing to show it on), Textual's own
+        handling exits."""
+        if not self.is_running or self._exit_renderables or not self.screen_stack:
+            applog.record("the app failed", error)
+            super()._handle_exception(error)
+            return
+        self.report("error", error)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed with an error of its own (ours catch theirs): say so."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report(f"worker {event.worker.name}", event.worker.error)
 
     # -- global actions ------------------------------------------------------------
     def action_toggle_lang(self) -> None:

@@ -7,7 +7,6 @@ Nothing here touches a widget; everything here may run in a worker thread.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,18 +111,32 @@ def missing(requires: list[str], checks: list[Any] | None) -> list[Any]:
 # -- progress --------------------------------------------------------------------------
 
 
+def _logged(error: str) -> str:
+    if error:
+        import logging
+
+        from lab.tui.applog import LOGGER
+
+        logging.getLogger(LOGGER).error("%s", error)
+    return error
+
+
 class ProgressStore:
     """Progress that persists in the home; quiet if the home cannot be written."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self._p: Any = None
+        self.error = ""  # why progress cannot be kept ('' when it can)
         try:
             from lab.lesson.progress import Progress
 
             self._p = Progress.load(home)
-        except Exception:
+        except Exception as e:
+            from lab.tui import applog
+
             self._p = None
+            self.error = applog.record("loading progress", e)
 
     def done(self, lesson: Lesson) -> set[str]:
         if self._p is None:
@@ -141,11 +154,19 @@ class ProgressStore:
         except Exception:
             return set()
 
-    def mark(self, lesson: Lesson, step_id: str, status: str) -> None:
+    def mark(self, lesson: Lesson, step_id: str, status: str) -> str:
+        """Record and save; '' or one line saying why the progress could not be saved
+        (the caller shows it; nothing is swallowed)."""
         if self._p is None:
-            return
-        with contextlib.suppress(Exception):
+            return self.error
+        self._p.error = ""
+        try:
             self._p.mark(lesson.id, step_id, status)
+        except Exception as e:
+            from lab.tui import applog
+
+            return applog.record("saving progress", e)
+        return _logged(getattr(self._p, "error", "") or "")
 
     def first_unfinished(self, lesson: Lesson) -> int:
         if self._p is None:
@@ -155,14 +176,29 @@ class ProgressStore:
         except Exception:
             return 0
 
-    def reset(self, lesson: Lesson) -> None:
+    def reset(self, lesson: Lesson) -> str:
         if self._p is None:
-            return
-        with contextlib.suppress(Exception):
+            return self.error
+        self._p.error = ""
+        try:
             self._p.reset(lesson.id)
+        except Exception as e:
+            from lab.tui import applog
+
+            return applog.record("resetting progress", e)
+        return _logged(getattr(self._p, "error", "") or "")
 
 
 # -- a lesson session: journal + runner ------------------------------------------------
+
+
+def dead_sessions(home: Path) -> bool:
+    """Whether a journal other than ours lies in the home (opening a session will
+    first undo it if its session is dead): the app says "cleaning up…" meanwhile."""
+    try:
+        return any(p.suffix == ".jsonl" for p in (Path(home) / "journal").iterdir())
+    except OSError:
+        return False
 
 
 class Session:

@@ -42,6 +42,27 @@ class ChecksEnded(Message):
 
 
 class DoctorDone(Message):
-    def __init__(self, checks: list[Any]) -> None:
+    def __init__(self, checks: list[Any], error: str = "") -> None:
         super().__init__()
         self.checks = checks
+        self.error = error  # the probe failed: one line (details in the app's log)
+
+
+class SessionOpened(Message):
+    """The lesson's session (journal + runner) is open, or could not be (error).
+
+    Opening may first undo a dead session's journal (kills, unmounts, docker rm):
+    it runs in a worker, never on the event loop."""
+
+    def __init__(self, session: Any, error: str = "") -> None:
+        super().__init__()
+        self.session = session
+        self.error = error
+
+
+class SessionClosed(Message):
+    """A session was closed (cleaned up) in a worker; error: one line if that failed."""
+
+    def __init__(self, error: str = "") -> None:
+        super().__init__()
+        self.error = error

@@ -1,14 +1,19 @@
 """The lesson screen: step outline | explanation over the results bench, a status line.
 
-The runner works in a thread worker; its events arrive here as messages
-(``EngineEvent``, ``StepEnded``, ``ChecksEnded``) and only these handlers
-touch widgets.
+The runner works in thread workers; its events arrive here as messages
+(``EngineEvent``, ``StepEnded``, ``ChecksEnded``, ``SessionOpened``) and only
+these handlers touch widgets.
+
+One session's work runs one thing at a time: every engine action (open — which
+may first undo a dead session —, run, check, close) is a worker of the one
+group ``engine`` and holds ``engine_lock`` while it uses the session, so a run
+and a check never share the journal at once, and Reset/close wait for what runs
+(after cancelling it). The event loop never waits on the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import threading
 import time
@@ -25,21 +30,25 @@ from textual.worker import Worker
 
 from lab.errors import LabError
 from lab.lesson.model import Lesson, Step
-from lab.tui import engine
+from lab.tui import applog, engine
 from lab.tui.keys import key, relabel
-from lab.tui.messages import ChecksEnded, EngineEvent, StepEnded
+from lab.tui.messages import ChecksEnded, EngineEvent, SessionClosed, SessionOpened, StepEnded
 from lab.tui.strings import s
 from lab.tui.widgets.bench import Bench
 from lab.tui.widgets.explain import Explanation, step_markdown
 from lab.tui.widgets.outline import StepOutline
 
 NARROW = 100  # below this width the outline hides (o shows it)
+ENGINE = "engine"  # the one worker group of a lesson session's work
+LOCK_WAIT = 60.0  # closing waits this long for a cancelled action to give the session back
 
 
-def _one_line(e: BaseException) -> str:
+def _one_line(e: BaseException, where: str = "") -> str:
+    """One line for the screen; anything but a LabError also goes to the log with
+    its traceback (a LabError is a message for the learner, not a bug)."""
     if isinstance(e, LabError):
         return f"{e.message}" + (f" — {e.fix}" if e.fix else "")
-    return f"{type(e).__name__}: {e}"
+    return applog.record(where or "lesson", e)
 
 
 class LessonScreen(Screen):
@@ -75,8 +84,15 @@ class LessonScreen(Screen):
         self.solution_shown: set[int] = set()
         self.session: engine.Session | None = None
         self.session_error = ""
+        self.opening = False  # a worker is opening the session (maybe cleaning up first)
+        self.closing = False
         self.running: Worker | None = None
+        self.checking: Worker | None = None
         self.cancel = threading.Event()
+        self.engine_lock = threading.Lock()  # held by whatever uses the session
+        self.owner: Any = None  # the app (kept: threads may need it after the screen went)
+        self.after_open: tuple[str, str] | None = None  # the status to show once opened
+        self.queued: str | None = None  # an action asked for while the session was opening
         self.idle = threading.Event()  # set while no step thread runs
         self.idle.set()
         self.run_started = 0.0
@@ -109,6 +125,7 @@ class LessonScreen(Screen):
 
     def on_mount(self) -> None:
         app: Any = self.app
+        self.owner = app
         self.set_class(app.big, "-big")
         self.query_one(Bench).big = app.big
         relabel(self, self.lang)
@@ -137,46 +154,114 @@ class LessonScreen(Screen):
         self.query_one(StepOutline).display = shown
 
     # -- the session (journal + runner) -------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Something of this session's runs or waits (a step, a check, opening, closing)."""
+        return bool(self.running or self.checking or self.opening or self.closing)
+
     def open_session(self) -> None:
-        app: Any = self.app
-        try:
-            self.session = app.new_session(self.lesson, self.post_engine_event)
-            self.session_error = ""
-        except Exception as e:  # not root, home not writable…: say so, never a traceback
-            self.session = None
-            self.session_error = _one_line(e)
+        """Open the session in a worker: Journal.open may first undo a dead session
+        (kills, docker rm with retries, a lock wait) — never on the event loop."""
+        app: Any = self.owner
+        self.opening = True
+        self.session_error = ""
+        app.live.add(self)
+        if engine.dead_sessions(app.home):
+            self.set_status(f"◌ {s('status.recovering', self.lang)}", "yellow")
+        else:
+            self.set_status(f"◌ {s('status.opening', self.lang)}")
+        self.open_worker()
+
+    @work(thread=True, group=ENGINE, exit_on_error=False)
+    def open_worker(self) -> None:
+        app: Any = self.owner
+        with self.engine_lock:
+            if self.closing or self.session is not None:
+                self.post_message(SessionOpened(self.session))
+                return
+            try:
+                session = app.new_session(self.lesson, self.post_engine_event)
+            except Exception as e:  # not root, home not writable…: say so, never a traceback
+                self.post_message(SessionOpened(None, _one_line(e, "opening the lesson")))
+                return
+            self.session = session  # under the lock: a close waiting for it sees it
+        self.post_message(SessionOpened(session))
+
+    def on_session_opened(self, message: SessionOpened) -> None:
+        self.opening = False
+        if message.error:
+            self.session_error = message.error
+            self.owner.live.discard(self)
+        if not self.is_mounted or not self.lesson.steps:
+            return
+        self.show_step()
+        if self.after_open and not message.error:
+            self.set_status(*self.after_open)
+        self.after_open = None
+        queued, self.queued = self.queued, None
+        if queued and message.session is not None:  # asked for while opening: do it now
+            self.call_later(self.run_action, queued)
+        recovered = getattr(getattr(message.session, "journal", None), "recovered", None)
+        if recovered is not None and getattr(recovered, "results", None):
+            self.app.notify(s("status.recovered", self.lang), timeout=6)
 
     def post_engine_event(self, event: Any) -> None:
         """The runner's on_event: called from the worker thread, so it only posts."""
         self.post_message(EngineEvent(event))
 
     async def close_session(self) -> None:
-        """Cancel a running step, wait for it, then clean up. Safe to call twice."""
+        """Cancel what runs, then clean up in a worker (which waits for the running
+        action to give the session back). The screen stays live. Safe to call twice."""
         self.cancel.set()
-        if self.running is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.running.wait(), timeout=60)
-        session, self.session = self.session, None
-        if session is not None:
-            self.set_status(s("status.cleanup", self.lang))
-            try:
-                await asyncio.to_thread(session.close)
-            except Exception as e:
-                self.app.notify(_one_line(e), severity="error", timeout=10)
+        if self.session is None and not self.opening and not self.running and not self.checking:
+            self.owner.live.discard(self)
+            return
+        self.closing = True
+        self.set_status(s("status.cleanup", self.lang))
+        try:
+            worker = self.close_worker()
+            await worker.wait()
+        except Exception as e:  # WorkerFailed: the worker reported its own error already
+            self.app.log.error(f"close: {e}")
+        finally:
+            self.closing = False
 
-    def close_now(self) -> None:
-        """The synchronous last resort (app shutdown): cancel, wait for the step thread, clean up."""
+    @work(thread=True, group=ENGINE, exit_on_error=False)
+    def close_worker(self) -> None:
+        self.post_message(SessionClosed(self.close_now()))
+
+    def on_session_closed(self, message: SessionClosed) -> None:
+        if message.error:
+            self.owner.show_error(message.error)
+
+    def close_now(self) -> str:
+        """Cancel, wait (bounded) for the running action to give the session back, clean
+        up. Blocking: call it from a worker or thread, or after the app's loop ended.
+        Returns '' or one line saying what failed (logged with the details)."""
         self.cancel.set()
-        self.idle.wait(timeout=60)
-        session, self.session = self.session, None
-        if session is not None:
+        got = self.engine_lock.acquire(timeout=LOCK_WAIT)
+        try:
+            session, self.session = self.session, None
+            if session is None:
+                return ""
+            if not got:
+                applog.record("closing the lesson", TimeoutError("the running step never ended"))
             try:
                 session.close()
             except Exception as e:
-                self.log.error(f"cleanup failed: {_one_line(e)}")
+                return _one_line(e, "cleaning up the lesson")
+            return ""
+        finally:
+            if got:
+                self.engine_lock.release()
+            if self.owner is not None:
+                self.owner.live.discard(self)
 
     def on_unmount(self) -> None:
-        self.close_now()
+        # leaving with the session open (the app is exiting): close it in a thread
+        if self.session is not None or self.opening or self.running or self.checking:
+            self.cancel.set()
+            self.owner.close_later(self)
 
     # -- showing a step ------------------------------------------------------------
     def show_step(self) -> None:
@@ -224,7 +309,8 @@ class LessonScreen(Screen):
         """Before running: if the machine lacks what the step needs, say what and how to fix it."""
         transcript = self.query_one(Bench).transcript
         if self.session is None:
-            transcript.note(f"✗ {self.session_error}", "bold red")
+            if self.session_error:
+                transcript.note(f"✗ {self.session_error}", "bold red")
             return
         reqs = list(dict.fromkeys([*self.lesson.requires, *self.step.requires]))
         try:  # doctor's checks were made at start-up, in a worker: no probing here
@@ -260,7 +346,7 @@ class LessonScreen(Screen):
         if not self.lesson.steps:
             return
         index = max(0, min(index, len(self.lesson.steps) - 1))
-        if self.running is not None:
+        if self.running is not None or self.checking is not None:
             self.app.notify(s("status.busy", self.lang), severity="warning")
             return
         self.index = index
@@ -319,11 +405,7 @@ class LessonScreen(Screen):
     def action_run(self, solution: bool = False) -> None:
         if not self.lesson.steps:
             return
-        if self.running is not None:
-            self.app.notify(s("status.busy", self.lang), severity="warning")
-            return
-        if self.session is None:
-            self.set_status(f"✗ {self.session_error}", "bold red")
+        if not self.ready("run_solution" if solution else "run"):
             return
         bench = self.query_one(Bench)
         bench.setup(self.step, self.lang)
@@ -344,6 +426,20 @@ class LessonScreen(Screen):
         self.refresh_outline()
         self.tick()
 
+    def ready(self, action: str = "") -> bool:
+        """Whether the session can take an action now; if not, say why. An *action*
+        asked for while the session is still opening runs once it is open."""
+        if self.opening and not (self.running or self.checking or self.closing) and action:
+            self.queued = action
+            return False
+        if self.busy:
+            self.app.notify(s("status.busy", self.lang), severity="warning")
+            return False
+        if self.session is None:
+            self.set_status(f"✗ {self.session_error or s('status.opening', self.lang)}", "bold red")
+            return False
+        return True
+
     def action_run_solution(self) -> None:
         if not self.step.of("solution"):
             self.app.notify(s("step.no_solution", self.lang))
@@ -352,15 +448,19 @@ class LessonScreen(Screen):
         self.refresh_explanation(keep_scroll=True)
         self.action_run(solution=True)
 
-    @work(thread=True, exclusive=True, group="step", exit_on_error=False)
+    @work(thread=True, group=ENGINE, exit_on_error=False)
     def run_step_worker(self, index: int, cancel: threading.Event, solution: bool) -> None:
-        """Thin: run the step, post the result. Never touches a widget."""
-        session = self.session
+        """Thin: run the step (holding the session), post the result. Never touches a widget."""
         try:
-            assert session is not None
-            result = session.runner.run_step(index, cancel, solution=solution)
+            with self.engine_lock:
+                session = self.session
+                if session is None:
+                    raise LabError("the lesson is closed")
+                result = session.runner.run_step(index, cancel, solution=solution)
         except Exception as e:
-            self.post_message(StepEnded(index, error=_one_line(e), solution=solution))
+            self.post_message(
+                StepEnded(index, error=_one_line(e, "running the step"), solution=solution)
+            )
         else:
             self.post_message(StepEnded(index, result, solution=solution))
         finally:
@@ -417,13 +517,12 @@ class LessonScreen(Screen):
                 self.set_status(f"✗ {s('status.crash', self.lang)}: {message.error}", "bold red")
             return
         result = message.result
-        app: Any = self.app
         if self.awaits_try(step, result, message.solution):
             self.statuses.pop(step.id, None)  # not failed: the learner's part is still to do
         else:
             self.statuses[step.id] = result.status
             if result.status in ("passed", "failed"):
-                app.progress.mark(self.lesson, step.id, result.status)
+                self.save_progress(step.id, result.status)
         self.refresh_outline()
         if not on_screen:
             return
@@ -442,6 +541,11 @@ class LessonScreen(Screen):
             self.set_status(f"✎ {s('status.your_turn', self.lang)}", "bold cyan")
             return
         self.explain_result(result)
+
+    def save_progress(self, step_id: str, status: str) -> None:
+        error = self.owner.progress.mark(self.lesson, step_id, status)
+        if error:
+            self.owner.show_error(error)
 
     @staticmethod
     def awaits_try(step: Step, result: Any, solution: bool) -> bool:
@@ -493,20 +597,24 @@ class LessonScreen(Screen):
 
     # -- try it yourself -------------------------------------------------------------
     def action_try_it(self) -> None:
-        if self.running is not None:
-            self.app.notify(s("status.busy", self.lang), severity="warning")
-            return
-        if self.session is None:
-            self.set_status(f"✗ {self.session_error}", "bold red")
+        if not self.ready("try_it"):
             return
         if not self.step.of("try") and not self.step.try_in(self.lang).strip():
             self.app.notify(s("step.no_try", self.lang))
             return
-        try:
-            argv = self.session.runner.shell(self.index)
-        except Exception as e:
-            self.set_status(f"✗ {s('try.cannot', self.lang)}: {_one_line(e)}", "bold red")
+        guard = self.owner.guard
+        if guard is not None and guard.triggered:
+            return  # the app is ending
+        if not self.engine_lock.acquire(blocking=False):
+            self.app.notify(s("status.busy", self.lang), severity="warning")
             return
+        try:  # quick (no command runs): journals the shell, marked, before it starts
+            argv = self.session.runner.shell(self.index)  # type: ignore[union-attr]
+        except Exception as e:
+            self.set_status(f"✗ {s('try.cannot', self.lang)}: {_one_line(e, 'try')}", "bold red")
+            return
+        finally:
+            self.engine_lock.release()
         try:
             self.launch_shell(argv)
         except SuspendNotSupported:
@@ -518,13 +626,17 @@ class LessonScreen(Screen):
             self.set_status(f"✗ {s('try.cannot', self.lang)}: {_one_line(e)}", "bold red")
             return
         self.set_status(s("status.checking", self.lang))
-        self.check_worker(self.index)
+        self.checking = self.check_worker(self.index)
 
     def launch_shell(self, argv: list[str]) -> int:
         """Suspend the app and hand the terminal to a real shell until it exits.
 
+        The shell is known to the guard: if the terminal goes away or a signal ends
+        the app meanwhile, the guard ends the shell and this returns. Everything the
+        learner starts in it carries the lab's marker (runner.shell journals it).
         Tests replace this method: a headless test app cannot suspend.
         """
+        guard = self.owner.guard
         with self.app.suspend():
             # a clean screen: not the previous shell's leftovers above the banner
             print("\033[H\033[2J", end="")
@@ -532,22 +644,34 @@ class LessonScreen(Screen):
             print(s("try.banner", self.lang))
             tried = self.fill_prose(self.step.try_in(self.lang).strip())
             if tried:
-                print("\n" + tried + "\n")
-            return subprocess.call(argv)
+                print("\n" + tried + "\n", flush=True)
+            shell = subprocess.Popen(argv)
+            if guard is not None:
+                guard.children.add(shell)
+            try:
+                if guard is not None and guard.triggered:
+                    guard.kill_children()
+                return shell.wait()
+            finally:
+                if guard is not None:
+                    guard.children.discard(shell)
 
-    @work(thread=True, exclusive=True, group="check", exit_on_error=False)
+    @work(thread=True, group=ENGINE, exit_on_error=False)
     def check_worker(self, index: int) -> None:
-        session = self.session
         try:
-            assert session is not None
-            checks = session.runner.check_step(index)
-            views = session.runner.refresh_views(index)
+            with self.engine_lock:
+                session = self.session
+                if session is None:
+                    raise LabError("the lesson is closed")
+                checks = session.runner.check_step(index)
+                views = session.runner.refresh_views(index)
         except Exception as e:
-            self.post_message(ChecksEnded(index, [], _one_line(e)))
+            self.post_message(ChecksEnded(index, [], _one_line(e, "checking the step")))
         else:
             self.post_message(ChecksEnded(index, list(checks), views=views))
 
     def on_checks_ended(self, message: ChecksEnded) -> None:
+        self.checking = None
         lang = self.lang
         if message.error:
             self.set_status(f"✗ {message.error}", "bold red")
@@ -559,7 +683,7 @@ class LessonScreen(Screen):
         ok = all(c.ok for c in message.checks)
         if ok:
             self.statuses[step.id] = "passed"
-            self.app.progress.mark(self.lesson, step.id, "passed")  # type: ignore[attr-defined]
+            self.save_progress(step.id, "passed")
             self.set_status(f"✓ {s('status.try_ok', lang)} — {s('status.next', lang)}", "green")
         else:
             bad = next(c for c in message.checks if not c.ok)
@@ -569,19 +693,27 @@ class LessonScreen(Screen):
 
     # -- reset, back, language, watch -----------------------------------------------
     async def action_reset(self) -> None:
+        if self.closing:
+            return
         await self.close_session()
-        self.app.progress.reset(self.lesson)  # type: ignore[attr-defined]
+        error = self.owner.progress.reset(self.lesson)
+        if error:
+            self.owner.show_error(error)
         self.statuses.clear()
         self.hints_shown.clear()
         self.solution_shown.clear()
         self.index = 0
         self.open_session()
         self.show_step()
-        self.set_status(s("status.reset", self.lang), "green")
+        self.after_open = (s("status.reset", self.lang), "green")
+        self.set_status(*self.after_open)
 
     async def action_back(self) -> None:
         if self.running is not None:  # Esc while running: cancel the step
             self.cancel.set()
+            self.set_status(f"◌ {s('status.cancelling', self.lang)}", "yellow")
+            return
+        if self.closing:
             return
         await self.close_session()
         self.app.pop_screen()
@@ -616,7 +748,7 @@ class LessonScreen(Screen):
 
     async def poll_file(self) -> None:
         mtime = engine.lesson_mtime(self.lesson.path)
-        if mtime == self._mtime or self.running is not None:
+        if mtime == self._mtime or self.busy:
             return
         self._mtime = mtime
         lesson, problems = await asyncio.to_thread(engine.load, Path(self.lesson.path), self.lang)
@@ -629,4 +761,5 @@ class LessonScreen(Screen):
         self.index = min(self.index, max(0, len(lesson.steps) - 1))
         self.open_session()
         self.show_step()
-        self.set_status(s("status.reloaded", self.lang), "green")
+        self.after_open = (s("status.reloaded", self.lang), "green")
+        self.set_status(*self.after_open)
