@@ -268,10 +268,19 @@ docker_status() {
     return 1
 }
 
+apparmor_enabled() {
+    [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]
+}
+
 main() {
     case "${1:-}" in
         ""|--packages|--with-test-tools)
             need_root "$@"
+            # docker.io only recommends apparmor, and recommends are not installed:
+            # where the kernel has AppArmor on (Debian's and Ubuntu's kernels do),
+            # dockerd then refuses every container ("AppArmor enabled on system but
+            # the docker-default profile could not be loaded": no apparmor_parser).
+            if apparmor_enabled; then PACKAGES+=(apparmor); fi
             if [ "${1:-}" = --with-test-tools ]; then
                 install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
             else

@@ -16,6 +16,10 @@ from lab.ops.probe import Check, one_line, run
 INSTALL_ALL = "or ./run.sh installs everything"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DOCKER_TIMEOUT = 5.0
+# A tool's --version answers in milliseconds, but a big Go binary (docker) on a
+# small, busy or emulated VM has taken over 3 s to start: a tool is missing only
+# if it does not answer within this.
+TOOL_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ def probe_tool(tool: Tool) -> Check:
         return Check(name, False, tool.required, f"{tool.name} is not on PATH", install)
     argv = [path, *tool.version_args]
     try:
-        rc, out, err = run(argv, timeout=3.0)
+        rc, out, err = run(argv, timeout=TOOL_TIMEOUT)
     except OSError as e:
         return Check(
             name,

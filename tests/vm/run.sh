@@ -22,6 +22,11 @@
 #   --build-only  build (or check) the image and stop
 #   --out      where results go (default /var/tmp/shikumi-vm-runs/<suite>-<job>-<time>)
 #   --ref      the commit to clone (default HEAD)
+#   --save-provisioned  after a job that passed, keep the VM's disk as
+#              <cache>/<suite>/provisioned.qcow2 (the system set up by the job)
+#   --from-provisioned  boot from that saved disk instead of the fresh image
+#              (the set-up then finds its packages installed; the repository
+#              is unpacked fresh all the same)
 #
 # Environment: SHIKUMI_VM_CACHE (default /var/cache/shikumi-vm) holds the images;
 # SHIKUMI_VM_MIRROR (default http://deb.debian.org/debian); SHIKUMI_VM_CPUS (2),
@@ -39,12 +44,15 @@ MEM="${SHIKUMI_VM_MEM:-4096}"
 IMAGE_SIZE="${SHIKUMI_VM_IMAGE_SIZE:-12G}"
 BUILD_TIMEOUT="${SHIKUMI_VM_BUILD_TIMEOUT:-2400}"
 PROBE_TIMEOUT="${SHIKUMI_VM_PROBE_TIMEOUT:-20}"
+# Where a proxy re-signs TLS (as here), pip in the guest needs the host's CA
+# bundle: it goes into the share and the job's PIP_CERT/SSL_CERT_FILE point at it.
+CA_BUNDLE="${SHIKUMI_VM_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 # What the image has beyond debootstrap's default variant: PID 1 systemd, a
 # kernel, D-Bus (Docker's systemd cgroup driver talks to systemd through it).
 INCLUDE="systemd-sysv,linux-image-amd64,dbus,udev,initramfs-tools,zstd"
 IMAGE_VERSION=2   # bump when the image recipe changes
 
-suite=bookworm job=smoke accel=auto vm_timeout=3600 rebuild=0 build_only=0 out="" ref=HEAD
+suite=bookworm job=smoke accel=auto vm_timeout=3600 rebuild=0 build_only=0 out="" ref=HEAD save_prov=0 from_prov=0
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --suite) suite="${2:?--suite needs a value}"; shift ;;
@@ -55,6 +63,8 @@ while [ "$#" -gt 0 ]; do
         --build-only) build_only=1 ;;
         --out) out="${2:?--out needs a value}"; shift ;;
         --ref) ref="${2:?--ref needs a value}"; shift ;;
+        --save-provisioned) save_prov=1 ;;
+        --from-provisioned) from_prov=1 ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -112,7 +122,7 @@ build_image() {
     root="$stage/root"
     say "building the $suite image in $IMG_DIR (debootstrap from $MIRROR)"
     mkdir -p "$IMG_DIR"
-    rm -f "$STAMP"
+    rm -f "$STAMP" "$IMG_DIR/provisioned.qcow2"   # a saved disk is an overlay of the old image
     # debootstrap mounts /proc and /sys in the target while it installs; the
     # trap makes sure nothing stays mounted if it is killed.
     BUILD_ROOT="$root"
@@ -181,10 +191,12 @@ build_image() {
 kvm_probe() {  # kvm_probe CPU-ARGS...: does a kernel boot under KVM with these?
     local log rc=0
     log="$(mktemp)"
-    timeout --kill-after=5 "$PROBE_TIMEOUT" qemu-system-x86_64 -accel kvm "$@" -m 512 -smp 1 \
+    # (in a subshell of its own, so that bash's "Aborted" notice of a qemu that
+    # aborts goes to /dev/null too)
+    ( timeout --kill-after=5 "$PROBE_TIMEOUT" qemu-system-x86_64 -accel kvm "$@" -m 512 -smp 1 \
         -nographic -no-reboot -nodefaults -display none -kernel "$KERNEL" \
         -append "console=ttyS0 panic=-1 root=/dev/nonexistent" \
-        -serial "file:$log" >/dev/null 2>&1 || rc=$?
+        -serial "file:$log"; exit $? ) >/dev/null 2>&1 || rc=$?
     if grep -qE "Kernel panic|Unable to mount root|Run /sbin/init" "$log"; then
         rm -f "$log"; return 0
     fi
@@ -257,6 +269,7 @@ commit="$(git -C "$work/clone" rev-parse HEAD)"
 tar -C "$work/clone" -cf "$share/repo.tar" .
 rm -rf "$work/clone"
 cp "$JOB_SCRIPT" "$share/job.sh"
+if [ -r "$CA_BUNDLE" ]; then cp "$CA_BUNDLE" "$share/host-ca.crt"; fi
 cp "$HERE/jobs/lib.sh" "$share/lib.sh"
 # The Vagrantfile's shell provisioner, as `vagrant up` runs it: the inline
 # script between `inline: <<-SHELL` and `SHELL`, uploaded and run as root.
@@ -267,13 +280,25 @@ sed -n '/inline: <<-SHELL/,/^[[:space:]]*SHELL[[:space:]]*$/p' "$REPO/Vagrantfil
     echo "JOB=$job"
     echo "COMMIT=$commit"
     echo "ACCEL=$accel"
+    if [ -r "$CA_BUNDLE" ]; then
+        echo "PIP_CERT=/mnt/shikumi/host-ca.crt"
+        echo "REQUESTS_CA_BUNDLE=/mnt/shikumi/host-ca.crt"
+        echo "SSL_CERT_FILE=/mnt/shikumi/host-ca.crt"
+    fi
     for kv in ${SHIKUMI_VM_ENV:-}; do
         [[ "$kv" =~ ^[A-Z_][A-Z0-9_]*=[A-Za-z0-9_.,:/+-]*$ ]] || die "SHIKUMI_VM_ENV: '$kv' is not KEY=VALUE"
         echo "$kv"
     done
 } >"$share/job.env"
 
-qemu-img create -q -f qcow2 -F raw -b "$IMG" "$work/disk.qcow2"
+PROV="$IMG_DIR/provisioned.qcow2"
+if [ "$from_prov" = 1 ]; then
+    [ -f "$PROV" ] || die "no provisioned disk $PROV: run a job with --save-provisioned first"
+    qemu-img create -q -f qcow2 -F qcow2 -b "$PROV" "$work/disk.qcow2"
+    say "booting from the provisioned disk $PROV"
+else
+    qemu-img create -q -f qcow2 -F raw -b "$IMG" "$work/disk.qcow2"
+fi
 say "booting $suite ($accel, $CPUS vCPUs, $MEM MB) for job '$job' at ${commit:0:12}; timeout ${vm_timeout}s; results in $out"
 t0=$SECONDS
 timeout --kill-after=10 "$vm_timeout" qemu-system-x86_64 "${ACCEL_ARGS[@]}" \
@@ -306,6 +331,10 @@ fi
     echo "vm_seconds=$vm_seconds qemu_status=$qrc job_status=$rc"
 } >"$out/summary.txt"
 [ -r "$out/times" ] && cat "$out/times" >>"$out/summary.txt"
+if [ "$save_prov" = 1 ] && [ "$rc" = 0 ] && [ "$from_prov" = 0 ]; then
+    mv "$work/disk.qcow2" "$PROV"
+    say "kept the provisioned disk: $PROV"
+fi
 say "VM ran ${vm_seconds}s; job '$job' exit status $rc; results: $out"
 cat "$out/summary.txt"
 exit "$rc"

@@ -1,7 +1,8 @@
 # tests/vm/jobs/full.sh: the release gate in the VM. The Vagrantfile's
 # provisioning, doctor, `./run.sh test` (all of it, or $TESTS: pytest
 # arguments), `shikumi play --all --json`, the kill harness ($KILLS kills over
-# every lesson, seed $SEED), cleanup and a search for leftovers.
+# every lesson, seed $SEED), cleanup and a search for leftovers; then Debian's
+# vagrant package and `vagrant validate` (VAGRANT_VALIDATE=0 leaves that out).
 set -u
 . "$SHARE/lib.sh"
 cd /opt/shikumi-lab
@@ -24,5 +25,10 @@ if [ "${TESTS:-}" != none ]; then
     # shellcheck disable=SC2086
     step run-test 10800 env CI="${CI_MODE:-true}" ./run.sh test -q -p no:cacheprovider ${TESTS:-} --junitxml="$OUT/junit.xml"
     step leftovers-after-tests 60 leftovers
+fi
+if [ "${VAGRANT_VALIDATE:-1}" = 1 ]; then
+    # Debian's own vagrant package, and `vagrant validate` of the Vagrantfile
+    step vagrant-install 1800 env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends vagrant
+    step vagrant-validate 300 vagrant validate --ignore-provider
 fi
 finish

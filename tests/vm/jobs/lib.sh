@@ -76,7 +76,7 @@ leftovers() {
     local found
     found="$(
         find /sys/fs/cgroup -name 'shikumi*' -type d | sed 's/^/cgroup /'
-        grep shikumi /proc/mounts | sed 's/^/mount /'
+        awk '$2 ~ /shikumi/ && $2 != "/mnt/shikumi" {print "mount " $2}' /proc/mounts
         ip -o link show | awk -F': ' '$2 ~ /^shk/ {print "link " $2}'
         ip netns list 2>/dev/null | awk '/^shk/ {print "netns " $1}'
         iptables-save 2>/dev/null | grep -i shikumi | sed 's/^/iptables /'
