@@ -226,12 +226,12 @@ def test_cgusage_samples_a_real_cgroup(journal: Journal) -> None:
         assert len(u.points) == 4 and u.limit == 10 and u.points[-1].value == 1
         m = cgusage.collect(ctx, cgroup=cg.path("memory"), show="memory", seconds=0.2, samples=3)
         assert m.limit == 64 << 20 and m.version in ("v1", "v2") and m.where == cg.path("memory")
-        c = (
-            cgusage.collect(ctx, pid=p.pid, show="cpu", seconds=0.2, samples=3)
-            if "cpu" in cgusage.cgroup_of_pid(p.pid).paths
-            else None
-        )
-        if c is not None:
+        # the sleeper's cpu cgroup is the host's: found wherever this kernel has cpu
+        has_cpu = bool(layout.where("cpu"))
+        assert ("cpu" in cgusage.cgroup_of_pid(p.pid).paths) == has_cpu, layout.summary()
+        if has_cpu:  # (asserted above)
+            c = cgusage.collect(ctx, pid=p.pid, show="cpu", seconds=0.2, samples=3)
+            assert len(c.points) == 2  # a rate: one point per interval between samples
             assert c.limit is None  # the host's cpu cgroup has no quota
         with pytest.raises(ValueError):
             cgusage.collect(ctx, show="pids")

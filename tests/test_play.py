@@ -60,8 +60,19 @@ def test_play_all_json_passes_and_leaks_nothing(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     ids = [x["id"] for x in data["lessons"]]
     assert {"01-where-am-i", "02-processes"} <= set(ids)
+    doctor = shikumi("doctor", "--json", home=tmp_path / "home")
+    absent = {c["name"] for c in json.loads(doctor.stdout)["checks"] if not c["ok"]}
     for x in data["lessons"]:
         assert x["failed"] == 0 and x["passed"] == x["steps"] - x["skipped"], x
+        # a step is skipped only for a requirement this machine really lacks (so with
+        # everything installed, as in CI, every step of every lesson must pass)
+        for skip in x["skips"]:
+            named = [
+                n
+                for n in absent
+                if f"missing {n}: " in skip["reason"] or f"; {n}: " in skip["reason"]
+            ]
+            assert named, (x["id"], skip, sorted(absent))
         assert set(x) >= {"id", "steps", "passed", "failed", "skipped", "seconds", "failures"}
     assert data["leaked"] == []
     assert not list((tmp_path / "home" / "journal").glob("*.jsonl"))
