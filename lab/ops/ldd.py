@@ -7,9 +7,13 @@ import re
 import shutil
 import struct
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 from lab.errors import LabError
+from lab.ops import proc_run
+
+TIMEOUT = 30.0  # for listing the libraries of a set of programs
 
 _ARROW = re.compile(r"^\s*(\S+)\s+=>\s+(\S+)\s+\(0x[0-9a-f]+\)\s*$")
 _PLAIN = re.compile(r"^\s*(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
@@ -116,22 +120,29 @@ def _list(paths: list[str]) -> dict[str, list[Lib]]:
         if loader is None:
             out[p] = [Lib("", "", "static")] if _is_elf(p) else []
         elif os.access(loader, os.X_OK):
-            running[p] = subprocess.Popen(
+            running[p] = proc_run.start(
                 [loader, "--list", p], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
     slow = [p for p in paths if p not in out and p not in running]
-    for p, proc in running.items():
-        stdout, _ = proc.communicate(timeout=30)
-        if proc.returncode == 0:
-            out[p] = parse_ldd(stdout).get("", [])
-        else:
-            slow.append(p)
+    deadline = time.monotonic() + TIMEOUT  # one limit for them all: they run side by side
+    try:
+        for p, proc in running.items():
+            stdout, _ = proc_run.finish(proc, max(0.1, deadline - time.monotonic()))
+            if proc.returncode == 0:
+                out[p] = parse_ldd(stdout).get("", [])
+            else:
+                slow.append(p)
+    finally:
+        for proc in running.values():  # after a timeout: the ones not yet read go too
+            if proc.returncode is None:
+                proc_run.stop(proc)
     if slow:
         if shutil.which("ldd") is None:
             raise LabError(
                 "ldd is not installed", "apt-get install libc-bin (or ./run.sh installs it)"
             )
-        r = subprocess.run(["ldd", *slow], capture_output=True, text=True, timeout=30)
+        # the ldd script runs the loader as its child: the whole group is killed at the limit
+        r = proc_run.run(["ldd", *slow], capture_output=True, text=True, timeout=TIMEOUT)
         parsed = parse_ldd(r.stdout + "\n" + r.stderr)
         for p in slow:
             out[p] = (parsed.get(p) if len(slow) > 1 else parsed.get("", parsed.get(p, []))) or []

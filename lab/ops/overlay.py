@@ -11,6 +11,7 @@ as `docker ps -a` shows. Mounts and directories go through the journal.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -244,7 +245,8 @@ def run(
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         j.undo(entry)
-        p.communicate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.communicate(timeout=5)  # killed: what is left in the pipe
         raise LabError(f"{' '.join(cmd)} ran longer than {timeout:.0f} s; stopped") from None
     j.undo(entry)
     return RunResult(line, p.returncode, out.decode(errors="replace"), time.perf_counter() - t0)

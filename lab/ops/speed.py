@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -17,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import container, rootfs
+from lab.ops import container, proc_run, rootfs
 from lab.ops.dockerhost import with_docker_host
 from lab.ops.journal import Journal
 
 TRUE = "/bin/true"
+IMPORT_TIMEOUT = 120.0  # `docker import` of a small rootfs: seconds, even on a slow disk
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Comparison:
 
 def _time(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
     t0 = time.perf_counter()
-    r = subprocess.run(list(argv), capture_output=True, env=env, timeout=120)
+    r = proc_run.run(argv, capture_output=True, env=env, timeout=120)
     dt = time.perf_counter() - t0
     if r.returncode != 0:
         raise LabError(f"{' '.join(argv)} failed: {r.stderr.decode(errors='replace').strip()}")
@@ -77,7 +77,11 @@ def docker_env() -> tuple[dict[str, str] | None, str]:
     if not shutil.which("docker"):
         return None, "docker is not installed"
     env = with_docker_host(dict(os.environ))
-    if subprocess.run(["docker", "info"], env=env, capture_output=True, timeout=30).returncode:
+    try:
+        answered = proc_run.run(["docker", "info"], env=env, capture_output=True, timeout=30)
+    except proc_run.CommandTimeout:
+        return None, "the Docker daemon does not answer within 30 s"
+    if answered.returncode:
         return None, "no Docker daemon answers (./run.sh starts one)"
     return env, ""
 
@@ -94,9 +98,14 @@ def docker(
     with tempfile.TemporaryDirectory() as tmp:
         tar = Path(tmp) / "rootfs.tar"
         rootfs.to_tar(root, tar)
-        subprocess.run(
-            ["docker", "import", str(tar), tag], env=env, check=True, capture_output=True
+        r = proc_run.run(
+            ["docker", "import", str(tar), tag],
+            env=env,
+            capture_output=True,
+            timeout=IMPORT_TIMEOUT,
         )
+        if r.returncode != 0:
+            raise LabError(f"docker import failed: {r.stderr.decode(errors='replace').strip()}")
     argv = ["docker", "run", "--rm", "--network", "none", tag, *true_cmd(root)]
     t = Timing("docker run --rm", " ".join(argv))
     try:
@@ -105,7 +114,7 @@ def docker(
         if j is not None and entry is not None:
             j.undo(entry)
         else:
-            subprocess.run(["docker", "rmi", "-f", tag], env=env, capture_output=True)
+            proc_run.run(["docker", "rmi", "-f", tag], env=env, capture_output=True, timeout=60)
     return t
 
 
