@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.lesson import execute
+from lab.lesson import execute, operations
+from lab.lesson.model import Action
 from lab.lesson.runner import Runner
-from lab.ops import procs
+from lab.ops import proc_run, procs
 from lab.ops.journal import Journal
 from tests.lessonkit import act, lesson, step, write_lesson
 from tests.support import shikumi
@@ -153,3 +154,27 @@ def test_play_reports_the_quiet_sleep_as_timeout_and_fails(tmp_path: Path) -> No
     assert "timed out after 2 s" in fail["reason"]
     text = shikumi("play", str(folder), home=tmp_path / "home", timeout=60)
     assert text.returncode == 1 and "[timeout] quiet" in text.stdout, text.stdout
+
+
+class _SlowOp:
+    """An operation whose own command outlives its limit (as `docker import` could)."""
+
+    def describe(self, p: dict) -> str:
+        return "sleep 30"
+
+    def run(self, ctx: object, journal: Journal, p: dict) -> None:
+        proc_run.run(["sleep", "30"], timeout=0.3)
+
+
+def test_an_operation_that_times_out_ends_the_step_as_timeout(
+    journal: Journal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(operations._REGISTRY, "shk-slow", _SlowOp())
+    op = Action("op", "", 1, name="shk-slow", params={})
+    r = Runner(lesson(step("slow", op)), journal)
+    t0 = time.monotonic()
+    res = r.run_step(0)
+    r.finish()
+    assert time.monotonic() - t0 < 0.3 + proc_run.DRAIN + proc_run.REAP
+    assert res.status == "timeout", (res.status, res.reason)
+    assert "did not finish within 0.3 s" in res.reason and res.actions[0].timed_out

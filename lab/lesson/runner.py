@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -295,6 +296,9 @@ class Runner:
         self._emit(ActionStarted(step.id, index, "op", command))
         try:
             res = op.run(self.ctx, self.journal, params)
+        except subprocess.TimeoutExpired as e:  # proc_run's CommandTimeout too: a step timeout
+            msg = getattr(e, "message", "") or f"did not finish within {e.timeout:g} s: stopped"
+            r = ActionResult("op", command, stderr=msg, ok=False, note=msg, timed_out=True)
         except LabError as e:
             r = ActionResult("op", command, exit=1, stderr=e.message, ok=False, note=e.message)
         except OSError as e:
