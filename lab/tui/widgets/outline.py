@@ -13,6 +13,7 @@ MARKS = {
     "failed": ("✗", "error"),
     "skipped": ("–", "warning"),
     "cancelled": ("!", "warning"),
+    "timeout": ("✗", "error"),
     "running": ("◌", "accent"),
     "": ("·", "dim"),
 }
