@@ -2,7 +2,7 @@
 the same work, timed in the same run with the variants interleaved (A B, B A, A B, …
 for N rounds), reported as medians and their ratio. Prints figures; asserts nothing.
 
-    python bench/run.py [--json] [--quick] [--only NAME,…] [--allow-strays]
+    python bench/run.py [--json] [--save FILE] [--quick] [--only NAME,…] [--allow-strays]
 
 Figures (see docs/performance.md), one per budget of the design:
   container_start   the lab's by-hand start (container.start: journal, marker, the same
@@ -457,6 +457,7 @@ def main() -> int:
     )
     ap.add_argument("--quick", action="store_true", help="fewer runs")
     ap.add_argument("--only", default="", help="comma-separated figure names")
+    ap.add_argument("--save", metavar="FILE", help="also write the --json object to FILE")
     ap.add_argument(
         "--allow-strays", action="store_true", help="measure even with stray shikumi apps alive"
     )
@@ -531,6 +532,8 @@ def main() -> int:
         if want(n):
             figs[n] = not_measured(n, PRACTICE_MISSING)
     figs = {k: figs[k] for k in BUDGETS if k in figs and (not only or k in only)}
+    if args.save:
+        Path(args.save).write_text(json.dumps(figs, indent=2, ensure_ascii=False) + "\n")
     if args.json:
         print(json.dumps(figs, indent=2, ensure_ascii=False))
     else:
