@@ -24,8 +24,9 @@ A kill is *real* only if the victim was still running when the signal landed and
 had journaled work in flight: the journal still held active entries once it was
 dead (for a cleanup: it was inside recovery, holding the journal's lock, and left
 entries undone). A kill whose victim ended first is *ended before its kill*; one
-that landed before any work was journaled (the interpreter still starting) is
-*idle*. The harness keeps going until it has made the asked-for number of real
+that landed while the victim ran with no journaled work in flight (the interpreter
+still starting, or the lesson's work already undone and the process about to exit)
+is *idle*. The harness keeps going until it has made the asked-for number of real
 kills (at most 4x as many attempts).
 
     sudo .venv/bin/python -m tests.harness.kill --kills 120 --seed 1
@@ -577,7 +578,7 @@ def summary(res: Result) -> str:
     return (
         f"kill harness (seed {res.seed}): {res.attempted} kills attempted, {res.real} real"
         f" (interrupted something), {res.ended} ended before their kill, {res.idle} idle"
-        f" (before any work was journaled), {res.errors} errors\n"
+        f" (running, no journaled work in flight), {res.errors} errors\n"
         f"  per kind: {per}\n"
         f"  real kills over {len(res.lessons)} lessons; work in flight at the real kills: "
         + ", ".join(f"{k} {v}" for k, v in sorted(res.in_flight.items()))
