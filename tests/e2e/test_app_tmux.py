@@ -85,6 +85,18 @@ def test_learner_opens_runs_and_quits_leaving_nothing(tmp_path):
     assert mounts_under(home) == []
     assert not (home / "work" / "01-demo").exists()
     assert "make-file" in (home / "progress.json").read_text()
-    leftover = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout
-    assert leftover.strip() == "", f"processes left behind: {leftover}"
+    # the app and everything the lab started carry SHIKUMI_HOME in their environment
+    # (pgrep -f on the home matched only command lines that name it: not the step's)
+    needle = f"SHIKUMI_HOME={home}".encode()
+    leftover = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if needle in env and state != b"Z":
+            leftover.append(cmdline)
+    assert leftover == [], f"processes left behind: {leftover}"
     assert os.path.isdir(home)
