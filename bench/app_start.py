@@ -94,8 +94,13 @@ def shikumi_args(argv: list[str]) -> list[str] | None:
 
 def is_app(args: list[str]) -> bool:
     """The app (a screen), not `play`, `check`, …: no subcommand, or open/serve."""
-    words = [a for a in args if not a.startswith("-")]
-    return not words or words[0] in APP_SUBCOMMANDS
+    it = iter(args)
+    for a in it:
+        if a == "--lang":  # the one top-level option with a value
+            next(it, None)
+        elif not a.startswith("-"):
+            return a in APP_SUBCOMMANDS
+    return True
 
 
 def _ancestors() -> set[int]:
