@@ -45,6 +45,7 @@ log = logging.getLogger(applog.LOGGER)
 CLOSE_WAIT = 60.0  # how long quitting waits for a session's cleanup
 
 
+@applog.guarded
 class ShikumiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "shikumi-lab"
@@ -240,14 +241,21 @@ class ShikumiApp(App[int]):
         return line
 
     def _handle_exception(self, error: Exception) -> None:
-        """A failure in a handler of ours: one line on screen, the traceback in the log,
-        and the app goes on. Before the app is up (nothing to show it on), Textual's own
-        handling exits."""
-        if not self.is_running or self._exit_renderables or not self.screen_stack:
-            applog.record("the app failed", error)
-            super()._handle_exception(error)
-            return
-        self.report("error", error)
+        """A failure outside our guarded handlers (Textual's own, a widget's): the app
+        cannot go on safely. The traceback goes to the log; Textual ends the app."""
+        self._fatal_line = applog.record("the app failed", error)
+        self.errors.append(self._fatal_line)
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        """Ends the app after an unexpected error: one line, never a raw traceback."""
+        from rich.text import Text
+
+        self.bell()
+        where = f" (details: {self.log_file})" if self.log_file else ""
+        line = getattr(self, "_fatal_line", "the app failed")
+        self._exit_renderables.append(Text(f"shikumi: {line}{where}", style="bold red"))
+        self._close_messages_no_wait()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that failed with an error of its own (ours catch theirs): say so."""

@@ -9,11 +9,15 @@ written the log is off (the line on screen says so), never a crash.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import logging.handlers
 import os
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 LOGGER = "shikumi.app"
 MAX_BYTES = 512 * 1024
@@ -87,3 +91,54 @@ def record(where: str, e: BaseException) -> str:
         "%s: %s\n%s", where, one_line(e), "".join(traceback.format_exception(e)).rstrip()
     )
     return f"{where}: {one_line(e)}"
+
+
+# -- handlers that never take the app down -------------------------------------------------
+
+
+def guarded(cls: type) -> type:
+    """Class decorator: every ``action_*`` and ``on_*`` method of *cls* (its own, not
+    inherited ones) reports a failure — one line on screen, the traceback in the log —
+    instead of raising into Textual, which would end the app with a raw traceback
+    (and stop the screen's message loop)."""
+    for name, fn in list(vars(cls).items()):
+        if not (name.startswith(("action_", "on_")) and inspect.isfunction(fn)):
+            continue
+        setattr(cls, name, _guard(fn, name))
+    return cls
+
+
+def _guard(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def run_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(self, *args, **kwargs)
+            except Exception as e:
+                _report(self, name, e)
+                return None
+
+        return run_async
+
+    @functools.wraps(fn)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception as e:
+            _report(self, name, e)
+            return None
+
+    return run
+
+
+def _report(node: Any, where: str, e: Exception) -> None:
+    app = getattr(node, "owner", None) or node
+    report = getattr(app, "report", None)
+    if report is None:
+        with contextlib.suppress(Exception):
+            report = node.app.report
+    if report is None:
+        record(where, e)
+        return
+    report(where, e)

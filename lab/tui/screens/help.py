@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from lab.tui import applog
 from lab.tui.strings import s
 
 _HELP = {
@@ -63,6 +64,7 @@ def help_table(lang: str) -> Table:
     return table
 
 
+@applog.guarded
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]  # noqa: RUF012
 

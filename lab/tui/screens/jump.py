@@ -9,10 +9,12 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 
 from lab.lesson.model import Lesson
+from lab.tui import applog
 from lab.tui.strings import s
 from lab.tui.widgets.outline import StepOutline
 
 
+@applog.guarded
 class JumpScreen(ModalScreen[int | None]):
     BINDINGS = [Binding("escape,g", "close", "Close")]  # noqa: RUF012
 

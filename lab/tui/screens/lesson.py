@@ -51,6 +51,7 @@ def _one_line(e: BaseException, where: str = "") -> str:
     return applog.record(where or "lesson", e)
 
 
+@applog.guarded
 class LessonScreen(Screen):
     BINDINGS = [  # noqa: RUF012
         key("r", "run", "key.run"),
@@ -93,6 +94,7 @@ class LessonScreen(Screen):
         self.owner: Any = None  # the app (kept: threads may need it after the screen went)
         self.after_open: tuple[str, str] | None = None  # the status to show once opened
         self.queued: str | None = None  # an action asked for while the session was opening
+        self.opening_status: tuple[str, str] = ("", "")
         self.idle = threading.Event()  # set while no step thread runs
         self.idle.set()
         self.run_started = 0.0
@@ -166,10 +168,12 @@ class LessonScreen(Screen):
         self.opening = True
         self.session_error = ""
         app.live.add(self)
-        if engine.dead_sessions(app.home):
-            self.set_status(f"◌ {s('status.recovering', self.lang)}", "yellow")
-        else:
-            self.set_status(f"◌ {s('status.opening', self.lang)}")
+        self.opening_status = (
+            (f"◌ {s('status.recovering', self.lang)}", "yellow")
+            if engine.dead_sessions(app.home)
+            else (f"◌ {s('status.opening', self.lang)}", "")
+        )
+        self.set_status(*self.opening_status)
         self.open_worker()
 
     @work(thread=True, group=ENGINE, exit_on_error=False)
@@ -278,7 +282,10 @@ class LessonScreen(Screen):
         bench.setup(self.step, lang)
         self.add_class("-fresh")
         self.show_requirements()
-        self.set_status(self.status_for(self.statuses.get(self.step.id, "")))
+        if self.opening:  # (maybe cleaning up a dead session first): say so
+            self.set_status(*self.opening_status)
+        else:
+            self.set_status(self.status_for(self.statuses.get(self.step.id, "")))
 
     def refresh_outline(self) -> None:
         statuses = dict(self.statuses)
@@ -706,7 +713,6 @@ class LessonScreen(Screen):
         self.open_session()
         self.show_step()
         self.after_open = (s("status.reset", self.lang), "green")
-        self.set_status(*self.after_open)
 
     async def action_back(self) -> None:
         if self.running is not None:  # Esc while running: cancel the step
@@ -762,4 +768,3 @@ class LessonScreen(Screen):
         self.open_session()
         self.show_step()
         self.after_open = (s("status.reloaded", self.lang), "green")
-        self.set_status(*self.after_open)

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from lab.tui import engine
+from lab.tui import applog, engine
 from lab.tui.keys import key, relabel
 from lab.tui.strings import s
 
@@ -56,6 +56,7 @@ def group_by_part(entries: list[engine.Entry], other: str) -> list[tuple[str, li
     return list(parts.items())
 
 
+@applog.guarded
 class LessonListScreen(Screen):
     BINDINGS = [key("enter", "open", "key.open", priority=True)]  # noqa: RUF012
 
