@@ -90,11 +90,13 @@ def problems_in(source: str, rel: str) -> list[str]:
     return out
 
 
-def test_every_subprocess_in_lab_has_a_time_limit() -> None:
+def test_every_subprocess_in_lab_and_bench_has_a_time_limit() -> None:
     found = []
     files = sorted(LAB.rglob("*.py"))
     assert len(files) > 50  # really the whole package
-    for f in files:
+    bench = sorted((LAB.parent / "bench").rglob("*.py"))
+    assert bench  # the benchmarks start docker, tmux and the app: limited too
+    for f in [*files, *bench]:
         rel = f.relative_to(LAB.parent).as_posix()
         found += problems_in(f.read_text(), rel)
     assert not found, "\n".join(found)
