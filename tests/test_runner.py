@@ -54,9 +54,10 @@ def test_streaming_arrives_before_the_command_ends(journal: Journal) -> None:
         journal,
         on_event=lambda e: seen.append(time.monotonic()) if isinstance(e, rmod.Output) else None,
     )
-    t0 = time.monotonic()
     r.run_step(0)
-    assert seen[0] - t0 < 0.4 and seen[1] - t0 >= 0.5
+    # streamed: the first line was delivered while the command still slept, not
+    # batched with the second at its end (an order, not a speed budget)
+    assert len(seen) == 2 and seen[1] - seen[0] >= 0.5
     r.finish()
 
 
