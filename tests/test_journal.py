@@ -21,8 +21,9 @@ import pytest
 
 from lab.ops import journal, mounts, procs
 from lab.ops.journal import Journal
+from lab.ops.remove import safe_rmtree
 from lab.ops.resources import make_dir, mount
-from lab.ops.undo import safe_rmtree, validate
+from lab.ops.undo import validate
 from tests.support import cgroup_root_for, need_root, need_tool, shikumi
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import mounts, undo
+from lab.ops import mounts, remove
 from lab.ops.home import ensure_home
-from lab.ops.undo import safe_rmtree
+from lab.ops.remove import safe_rmtree
 from tests.support import need_root, need_tool
 
 
@@ -70,7 +70,7 @@ def test_a_directory_swapped_for_a_symlink_mid_walk_is_unlinked(
     (t / "etc").mkdir(parents=True)
     (t / "etc" / "passwd").write_text("root:x:0:0\n")
     (t / "usr" / "lib").mkdir(parents=True)
-    real_open = undo._open_dir
+    real_open = remove._open_dir
     swapped: list[str] = []
 
     def racing_open(name: str, dir_fd: int | None) -> int:
@@ -82,7 +82,7 @@ def test_a_directory_swapped_for_a_symlink_mid_walk_is_unlinked(
             swapped.append(name)
         return real_open(name, dir_fd)
 
-    monkeypatch.setattr(undo, "_open_dir", racing_open)
+    monkeypatch.setattr(remove, "_open_dir", racing_open)
     safe_rmtree(str(t), home)
     assert sorted(swapped) == ["etc", "lib"], "the race was not simulated"
     assert not os.path.lexists(t)
@@ -98,7 +98,7 @@ def test_a_parent_swapped_for_a_symlink_is_refused(home: Path, tmp_path: Path) -
         safe_rmtree(str(home / "work" / "c" / "sub"), home)
     # and the descriptor walk itself never goes through a symlink (the check raced)
     with pytest.raises(RuntimeError, match="became a symlink"):
-        undo._open_parent(str(home / "work" / "c" / "sub" / "x"), home)
+        remove._open_parent(str(home / "work" / "c" / "sub" / "x"), home)
     assert (sentinel / "sub" / "deep.txt").exists()
 
 

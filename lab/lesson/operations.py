@@ -73,7 +73,7 @@ class _Rootfs:
         root = require_inside(p["root"], journal.home)
         scripts = {str(k): _script_text(str(v), ctx) for k, v in (p.get("scripts") or {}).items()}
         if root.exists():  # rebuilt from scratch: the lesson's work is disposable
-            from lab.ops.undo import safe_rmtree
+            from lab.ops.remove import safe_rmtree
 
             safe_rmtree(str(root), journal.home)
         if p.get("busybox"):

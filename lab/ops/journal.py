@@ -33,149 +33,20 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.errors import Busy, LabError
+from lab.errors import LabError
 from lab.ops import procs
+from lab.ops.entry import KINDS, Entry, Report, UndoResult
 from lab.ops.home import ensure_home, home_dir
-
-KINDS = (
-    "dir",
-    "mount",
-    "netns",
-    "link",
-    "iptables",
-    "cgroup",
-    "process",
-    "sysctl",
-    "cgcontrol",
-    "docker-container",
-    "docker-image",
+from lab.ops.journal_file import (
+    CREATING,
+    _fsync_dir,
+    _global_lock,
+    _journal_dir,
+    read_journal,
 )
-
-
-@dataclass
-class Entry:
-    seq: int
-    kind: str
-    target: str
-    meta: dict = field(default_factory=dict)
-    session: str = ""
-
-
-@dataclass
-class UndoResult:
-    entry: Entry
-    ok: bool
-    action: str  # what was done ("unmounted /x", "nothing to do", "refused: …")
-    refused: bool = False
-
-
-@dataclass
-class Report:
-    """What a cleanup did."""
-
-    results: list[UndoResult] = field(default_factory=list)
-    sessions: list[str] = field(default_factory=list)  # dead sessions undone
-    live: list[dict] = field(default_factory=list)  # sessions still running, left alone
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
-    def to_json(self) -> dict:
-        return {
-            "ok": self.ok,
-            "sessions": self.sessions,
-            "live": self.live,
-            "undone": [
-                {
-                    "kind": r.entry.kind,
-                    "target": r.entry.target,
-                    "ok": r.ok,
-                    "refused": r.refused,
-                    "action": r.action,
-                }
-                for r in self.results
-            ],
-            "warnings": self.warnings,
-        }
-
-
-def _journal_dir(home: Path) -> Path:
-    d = home / "journal"
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return d
-
-
-@contextlib.contextmanager
-def _global_lock(home: Path, timeout: float = 30.0) -> Iterator[None]:
-    """Serialises recovery so two cleaners never undo the same journal."""
-    fd = os.open(_journal_dir(home) / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise Busy(
-                        "another shikumi is cleaning up right now",
-                        "wait a moment and run the command again",
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def read_journal(path: Path) -> tuple[dict, list[Entry]]:
-    """The header and the entries still active (created, not released), in order."""
-    header: dict = {}
-    entries: dict[int, Entry] = {}
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return header, []
-    for raw in data.split(b"\n"):
-        if not raw.strip():
-            continue
-        try:
-            rec = json.loads(raw)
-            op = rec["op"]
-        except (ValueError, KeyError, TypeError):
-            continue  # torn or foreign line: ignore it
-        if op == "session":
-            header = rec
-        elif op == "create" and rec.get("kind") in KINDS and isinstance(rec.get("seq"), int):
-            entries[rec["seq"]] = Entry(
-                rec["seq"],
-                rec["kind"],
-                str(rec.get("target", "")),
-                dict(rec.get("meta") or {}),
-                path.stem,
-            )
-        elif op == "update" and rec.get("seq") in entries:
-            entries[rec["seq"]].meta.update(rec.get("meta") or {})
-        elif op == "release":
-            entries.pop(rec.get("seq"), None)
-    return header, [entries[k] for k in sorted(entries)]
-
-
-CREATING = ".creating"  # suffix of a journal being born (never matches *.jsonl)
+from lab.ops.undo import undo_entry, validate
 
 
 class Journal:
@@ -274,7 +145,6 @@ class Journal:
         refused here, before it is created. A ``process`` entry without a
         ``marker`` gets one made of the session and its own seq (unique).
         """
-        from lab.ops.undo import validate  # local: undo imports this module's types
 
         if kind not in KINDS:
             raise ValueError(f"unknown journal kind {kind!r}")
@@ -318,7 +188,6 @@ class Journal:
 
     # -- undoing -----------------------------------------------------------------
     def undo(self, entry: Entry) -> UndoResult:
-        from lab.ops.undo import undo_entry
 
         with self._lock:
             result = undo_entry(entry, self.home)
@@ -424,7 +293,6 @@ def recover(home: Path | None = None, force: bool = False) -> Report:
 
     Idempotent: a second call finds nothing to do.
     """
-    from lab.ops.undo import undo_entry
 
     home = ensure_home(home or home_dir())
     report = Report()
@@ -512,3 +380,16 @@ def pending(home: Path | None = None) -> list[Entry]:
         for path in sorted(d.glob("*.jsonl")):
             out.extend(read_journal(path)[1])
     return out
+
+
+__all__ = [
+    "CREATING",
+    "KINDS",
+    "Entry",
+    "Journal",
+    "Report",
+    "UndoResult",
+    "pending",
+    "read_journal",
+    "recover",
+]

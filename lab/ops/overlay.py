@@ -25,9 +25,9 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.ops import container, layers, mounts
 from lab.ops.journal import Entry, Journal
+from lab.ops.remove import safe_rmtree
 from lab.ops.resources import make_dir, spawn
 from lab.ops.resources import mount as mount_res
-from lab.ops.undo import safe_rmtree
 
 # no redirect_dir / metacopy: every change in the upper is a whole file, a whiteout
 # or an opaque directory, so it maps one-to-one onto a layer tar (Docker does the same)

@@ -151,7 +151,7 @@ def _lstat_at(fd: int, name: str) -> os.stat_result | None:
 def _clear(fd: int, name: str, keep_dir: bool) -> bool:
     """Remove what is at *name* (unless it is a directory and *keep_dir*); True if a
     directory is kept. Never writes through what was there."""
-    from lab.ops.undo import remove_at
+    from lab.ops.remove import remove_at
 
     st = _lstat_at(fd, name)
     if st is None:
@@ -425,7 +425,7 @@ def _apply_deletion(root_fd: int, path: str, kind: str) -> None:
         if fd is None:
             return
         try:
-            from lab.ops.undo import remove_at
+            from lab.ops.remove import remove_at
 
             with os.scandir(fd) as it:
                 names = [e.name for e in it]
