@@ -16,15 +16,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.errors import LabError
+from lab.lesson import ops_containers, ops_docker, ops_images, ops_netvol, ops_runtime
+from lab.lesson.op_result import OpResult
 from lab.ops import rootfs
 from lab.ops.home import require_inside
 from lab.ops.journal import Journal
-
-
-@dataclass
-class OpResult:
-    summary: str  # a few lines shown as the operation's output
-    data: Any  # typed data for views
 
 
 @dataclass
@@ -191,11 +187,15 @@ def _script_text(value: str, ctx: Any) -> str:
 
 def _registry() -> dict[str, Any]:
     # the operations of the later lessons live beside this module, one module per
-    # part of the course; they import OpResult from here, so they are read last
-    from lab.lesson import ops_images, ops_netvol, ops_runtime
-
+    # part of the course (their shared result type is in op_result)
     ops: dict[str, Any] = {"rootfs": _Rootfs(), "unpack": _Unpack(), "expect": _Expect()}
-    for part in (ops_images.OPS, ops_netvol.OPS, ops_runtime.OPS):
+    for part in (
+        ops_images.OPS,
+        ops_containers.OPS,
+        ops_docker.OPS,
+        ops_netvol.OPS,
+        ops_runtime.OPS,
+    ):
         clash = set(ops) & set(part)
         if clash:
             raise RuntimeError(f"operation names defined twice: {sorted(clash)}")
@@ -237,3 +237,6 @@ def shown(name: str, p: dict[str, Any]) -> str:
     """What the learner sees before the operation runs."""
     args = " ".join(f"{k}={_arg(v)}" for k, v in p.items() if k != "scripts")
     return f"# lab operation: {name} {args}\n# by hand, that is:\n" + get(name).describe(p)
+
+
+__all__ = ["OpResult", "get", "names", "params", "shown"]

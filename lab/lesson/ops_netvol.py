@@ -11,14 +11,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from lab.errors import LabError
+from lab.lesson.op_result import result as _result
 from lab.ops import network, resources, volumes
 from lab.ops.journal import Journal
-
-
-def _result(summary: str, data: Any) -> Any:
-    from lab.lesson.operations import OpResult  # here: operations imports this module
-
-    return OpResult(summary, data)
 
 
 class Volume:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.errors import LabError
+from lab.lesson.op_result import result as _result
+from lab.lesson.op_result import set_out as _set_out
 from lab.ops import cgroups, procs, runtime, speed
 from lab.ops.home import require_inside
 from lab.ops.journal import Journal
@@ -32,22 +34,10 @@ def parse_bytes(value: object) -> int:
         raise LabError(f"not a size: {value!r} (write 50M, 64M, 1G or bytes)") from None
 
 
-def _result(summary: str, data: Any) -> Any:
-    from lab.lesson.operations import OpResult  # here: operations imports this module
-
-    return OpResult(summary, data)
-
-
 def unique(name: str) -> str:
     """*name* made unique on this machine (cgroups and netns are global, homes are not):
     another lab session may play the same lesson at the same time."""
     return f"{name}.{os.getpid() % 100000}"
-
-
-def _set_out(ctx: Any, value: str) -> None:
-    vars_ = getattr(ctx, "vars", None)
-    if vars_ is not None and getattr(ctx, "step_id", ""):
-        vars_.outs[ctx.step_id] = value
 
 
 def _where(controller: str) -> tuple[str, str]:
