@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from lab.lesson import catalog, lint_registry
 from lab.lesson.i18n import pick_lang, step_hash, t, words
-from lab.lesson.lint import _LessonLinter, distance, errors, lint, looks_like_kind
+from lab.lesson.lint import _LessonLinter, errors, lint
+from lab.lesson.lint_actions import distance, looks_like_kind
 from lab.lesson.lint_registry import Registry, spec_from
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Problem

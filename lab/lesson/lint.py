@@ -9,15 +9,23 @@ here becomes the problem "internal linter error: …" on that lesson.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab.lesson.i18n import step_hash
-from lab.lesson.lint_registry import Param, Registry
+from lab.lesson.lint_actions import (
+    _STRAY_HEADING,
+    ACTION_ATTRS,
+    ID_RE,
+    TRANSLATED_KINDS,
+    ActionChecks,
+    _Scope,
+    looks_like_kind,
+    suggest,
+)
+from lab.lesson.lint_registry import Registry
 from lab.lesson.loader import (
     FRONT_KEYS,
     LESSON_FILE,
@@ -29,94 +37,11 @@ from lab.lesson.loader import (
     parse_file,
     translation_file,
 )
-from lab.lesson.model import ACTION_KINDS, LANGS, Action, Lesson, Problem
-from lab.lesson.parse import Fence, Parsed, Section
+from lab.lesson.model import ACTION_KINDS, LANGS, Lesson, Problem
+from lab.lesson.parse import Parsed, Section
 
 
-def _gives_out(op: str | None) -> bool:
-    """Operations that set {{out.STEP}} (cgroup: its directory; runtime.start: the pid)."""
-    from lab.lesson import operations
-
-    if not op or op not in operations.names():
-        return False
-    return bool(getattr(operations.get(op), "GIVES_OUT", False))
-
-
-# attributes each action kind takes after its kind (and name)
-ACTION_ATTRS: dict[str, tuple[str, ...]] = {
-    "run": ("expect", "timeout", "in"),
-    "spawn": ("name", "in"),
-    "op": (),
-    "view": (),
-    "check": (),
-    "try": ("in",),
-    "hint": (),
-    "solution": ("expect", "timeout", "in"),
-    "cleanup": ("timeout", "in"),
-}
-NEEDS_BODY = ("run", "spawn", "try", "hint", "solution", "cleanup")
-HAS_VARIABLES = ("run", "spawn", "op", "solution", "cleanup", "try", "view", "check")
-TRANSLATED_KINDS = ("try", "hint")
-PLAIN_VARIABLES = ("home", "work", "lesson", "assets")
-# check/view parameters that name a process (a pid, "self", "host" or a spawned name)
-PID_PARAMS = ("a", "b", "in", "pid", "highlight", "left_in", "right_in")
-STEP_PARAMS = ("of",)  # parameters that name a step
-ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-_VAR = re.compile(r"\{\{(.*?)\}\}")
-_STRAY_HEADING = re.compile(r"^ {0,3}(#|###+)\s.*\{#[^}]*\}\s*$")
-# words of prose fences that are close to an action kind but are not typos
-LANGUAGE_WORDS = {"ron", "rust", "ruby", "py", "rs", "vim", "tsx", "bun", "chuck", "view3d"}
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def distance(a: str, b: str) -> int:
-    """Edit distance counting a swap of neighbours as one edit."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[-1][-1]
-
-
-def looks_like_kind(word: str) -> str:
-    """The action kind *word* is probably a typo of ('' if none)."""
-    w = word.lower()
-    if not w or w in LANGUAGE_WORDS or len(w) > 12:
-        return ""
-    if w in ACTION_KINDS:
-        return w  # wrong case: ```Run
-    best = min(ACTION_KINDS, key=lambda k: distance(w, k))
-    d = distance(w, best)
-    if (d == 1 and len(w) >= 3) or (d == 2 and len(w) >= 5 and len(best) >= 5):
-        return best
-    return ""
-
-
-@dataclass
-class _Scope:
-    """What exists at a point of the lesson: spawned names and steps already run."""
-
-    spawns: dict[str, int] = field(default_factory=dict)  # name -> line of its spawn
-    all_spawns: dict[str, int] = field(default_factory=dict)
-    steps: list[str] = field(default_factory=list)  # ids of earlier steps
-    all_steps: set[str] = field(default_factory=set)
-    step: str = ""  # the current step id
-    ran: bool = False  # the current step ran a command before this point
-
-
-class _LessonLinter:
+class _LessonLinter(ActionChecks):
     def __init__(self, loaded: Loaded, registry: Registry, folder_lesson: bool) -> None:
         assert loaded.lesson is not None and loaded.parsed is not None
         self.lesson: Lesson = loaded.lesson
@@ -275,179 +200,6 @@ class _LessonLinter:
             self.typo_fences(sec)
             if step.id:
                 scope.steps.append(step.id)
-
-    def action(self, f: Fence, a: Action, scope: _Scope) -> None:
-        kind = f.kind
-        for w in f.extra_words:
-            self.add(f.line, f"```{kind}: unexpected word {w!r} (attributes are key=value)")
-        allowed = ACTION_ATTRS[kind]
-        for key in f.attrs:
-            if key not in allowed:
-                known = f"known: {', '.join(allowed)}" if allowed else "it takes none"
-                self.add(
-                    f.line, f"```{kind}: unknown attribute {key}={suggest(key, allowed)} ({known})"
-                )
-        if kind in NEEDS_BODY and not f.body.strip():
-            self.add(f.line, f"```{kind} is empty")
-        if "in" in f.attrs and "in" in allowed:
-            self.process_name(f.attrs["in"], f.line, scope, f"```{kind} in=")
-        if kind == "spawn":
-            self.spawn(f, scope)
-        elif kind in ("view", "check", "op"):
-            self.named(f, a, scope)
-        if kind in HAS_VARIABLES:
-            cleanup = kind == "cleanup"
-            self.variables(f, scope, cleanup)
-        if kind in ("run", "solution") or (kind == "op" and _gives_out(f.name)):
-            scope.ran = True
-
-    def spawn(self, f: Fence, scope: _Scope) -> None:
-        name = f.attrs.get("name")
-        if name is None:
-            self.add(f.line, "```spawn needs name=NAME (used as in=NAME and {{pid.NAME}})")
-        elif not NAME_RE.fullmatch(name):
-            self.add(f.line, f"spawn name {name!r} may hold only letters, digits, - and _")
-        elif name in scope.spawns:
-            self.add(
-                f.line,
-                f"duplicate spawn name {name!r} (first spawned at line {scope.spawns[name]})",
-            )
-        else:
-            scope.spawns[name] = f.line
-
-    def process_name(self, value: str, line: int, scope: _Scope, what: str) -> None:
-        name = value[4:] if value.startswith("pid.") else value
-        if not value or name in scope.spawns or value in ("self", "host") or value.isdigit():
-            return
-        if _VAR.fullmatch(value):
-            return  # a variable: checked with the others
-        later = scope.all_spawns.get(name)
-        where = f" (it is spawned later, at line {later})" if later else suggest(name, scope.spawns)
-        self.add(line, f"{what}{value}: no process named {name!r} is spawned before this{where}")
-
-    def named(self, f: Fence, a: Action, scope: _Scope) -> None:
-        kind = f.kind
-        table = {"view": self.reg.views, "check": self.reg.checks, "op": self.reg.ops}[kind]
-        example = {"view": "```view tree", "check": "```check path-exists", "op": "```op rootfs"}[
-            kind
-        ]
-        what = {"view": "view", "check": "check kind", "op": "operation"}[kind]
-        if not f.name:
-            known = f" (known: {', '.join(sorted(table))})" if table else ""
-            self.add(f.line, f"```{kind} needs a {what} after it, like {example}{known}")
-            return
-        if table is None:
-            return
-        if f.name not in table:
-            self.add(
-                f.line,
-                f"unknown {what} {f.name!r}{suggest(f.name, table)} (known: {', '.join(sorted(table))})",
-            )
-            return
-        if not self._params_broken(f):
-            self.check_params(f, table[f.name], a.params, scope)
-
-    def _params_broken(self, f: Fence) -> bool:
-        return any(
-            p.path == self.path and f.line <= p.line <= f.end and "not valid TOML" in p.message
-            for p in self.loaded.problems
-        )
-
-    def check_params(
-        self, f: Fence, spec: dict[str, Param], params: dict[str, Any], scope: _Scope
-    ) -> None:
-        label = f"```{f.kind} {f.name}"
-        for key, param in spec.items():
-            if param.required and key not in params:
-                self.add(f.line, f"{label}: missing parameter {key!r} ({param.describe()})")
-        one = self.reg.one_of.get(f.name) if f.kind == "check" else None
-        if one and not any(params.get(k) for k in one):
-            self.add(f.line, f"{label}: needs one of: {', '.join(one)}")
-        for key, value in params.items():
-            line = self.param_line(f, key)
-            param = spec.get(key)
-            if param is None:
-                self.add(
-                    line,
-                    f"{label}: unknown parameter {key!r}{suggest(key, spec)} (known: {', '.join(sorted(spec))})",
-                )
-                continue
-            why = param.problem(value)
-            if why:
-                self.add(line, f"{label}: {key} {why}")
-            elif key in PID_PARAMS and isinstance(value, str):
-                self.process_name(value, line, scope, f"{label}: {key} = ")
-            elif (
-                key in STEP_PARAMS
-                and isinstance(value, str)
-                and value
-                and value not in scope.steps
-                and value != scope.step
-                and "{{" not in value
-            ):
-                self.add(
-                    line,
-                    f"{label}: {key} = {value!r} is not an earlier step{suggest(value, scope.steps)}",
-                )
-
-    @staticmethod
-    def param_line(f: Fence, key: str) -> int:
-        pat = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
-        for i, ln in enumerate(f.body.split("\n")):
-            if pat.match(ln):
-                return f.body_line(i)
-        return f.line
-
-    def variables(self, f: Fence, scope: _Scope, cleanup: bool) -> None:
-        for i, ln in enumerate(f.body.split("\n")):
-            line = f.body_line(i)
-            for m in _VAR.finditer(ln):
-                self.variable(m.group(1).strip(), line, scope, cleanup)
-            rest = _VAR.sub("", ln)
-            if "{{" in rest:
-                self.add(line, "'{{' is not closed with '}}' (variables are written {{name}})")
-
-    def variable(self, name: str, line: int, scope: _Scope, cleanup: bool) -> None:
-        if name in PLAIN_VARIABLES:
-            return
-        head, _, rest = name.partition(".")
-        if head == "pid" and NAME_RE.fullmatch(rest):
-            spawns = scope.all_spawns if cleanup else scope.spawns
-            if rest not in spawns:
-                later = scope.all_spawns.get(rest)
-                why = f"it is spawned later, at line {later}" if later else "no spawn has that name"
-                self.add(
-                    line,
-                    f"{{{{{name}}}}}: no process named {rest!r} is spawned before this ({why}){suggest(rest, scope.spawns)}",
-                )
-            return
-        if head == "out" and ID_RE.fullmatch(rest):
-            if (cleanup and rest in scope.all_steps) or rest in scope.steps:
-                return
-            if rest == scope.step and scope.ran:
-                return
-            if rest == scope.step:
-                self.add(
-                    line, f"{{{{{name}}}}}: step {rest!r} has not run a command before this point"
-                )
-            elif rest in scope.all_steps:
-                self.add(
-                    line,
-                    f"{{{{{name}}}}}: step {rest!r} comes later; only earlier steps have output",
-                )
-            else:
-                self.add(
-                    line,
-                    f"{{{{{name}}}}}: there is no step {rest!r}{suggest(rest, scope.all_steps)}",
-                )
-            return
-        known = ", ".join([*PLAIN_VARIABLES, "pid.NAME", "out.STEP"])
-        self.add(
-            line,
-            f"unknown variable {{{{{name}}}}}{suggest(name, PLAIN_VARIABLES)} (known: {known})",
-        )
-
-    # -- translations -------------------------------------------------------------
 
     def translations(self) -> None:
         folder = self.lesson.path
