@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import docker, images, layers, mounts, oci, overlay, rootfs
+from lab.ops import docker, image_tars, images, layers, mounts, oci, overlay, rootfs
 from lab.ops.journal import Entry, Journal
 from lab.ops.undo import validate
 from tests.support import need_docker, need_root, need_tool
@@ -82,7 +82,7 @@ def test_lab_save_docker_load_run(journal: Journal, tmp_path: Path) -> None:
     overlay.remove(journal, c)
     assert len(im.layers) == 2
 
-    saved = images.save(journal.home, [name], tmp_path / "lab.tar")
+    saved = image_tars.save(journal.home, [name], tmp_path / "lab.tar")
     loaded = docker.load(journal, saved.path)
     assert loaded.images == [f"{name}:latest"], loaded.output
     di = docker.inspect_image(name)
@@ -124,7 +124,7 @@ def test_docker_save_lab_load(journal: Journal, tmp_path: Path) -> None:
         any(n.endswith("/layer.tar") for n in names) or "index.json" in names
     )  # 20.10: per-layer form
 
-    (im,) = images.load(journal, saved)
+    (im,) = image_tars.load(journal, saved)
     assert im.name == f"{committed}:latest"
     assert im.id == dimg.id  # the same config: the same image ID
     assert [d.digest for d in im.layers] == dimg.layers  # the same layers, digest for digest
@@ -134,7 +134,7 @@ def test_docker_save_lab_load(journal: Journal, tmp_path: Path) -> None:
     assert "etc/group" in {x.path for x in top.deleted}
 
     # the same files: lab export (layers merged by the lab) vs docker export
-    images.export(journal.home, committed, tmp_path / "lab-export.tar")
+    image_tars.export(journal.home, committed, tmp_path / "lab-export.tar")
     dc = _name("exp")
     docker.create(journal, committed, dc)
     docker.export(dc, tmp_path / "docker-export.tar")

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from lab import views
 from lab.lesson import operations
-from lab.ops import images, layers, mounts, overlay
+from lab.ops import image_tars, images, layers, mounts, overlay
 from lab.ops.journal import Journal
 from lab.views import layers as layers_view
 from lab.views import overlay as overlay_view
@@ -251,9 +251,9 @@ def test_views_on_a_real_image_commit_save_export(tmp_path: Path) -> None:
         assert ("D", "etc/passwd") in marks and ("A", "etc/motd") in marks
         assert lv.wasted == len("root:x:0:0::/:/bin/sh\n")
         save = home / "save.tar"
-        images.save(home, ["viewbase:v2"], save)
+        image_tars.save(home, ["viewbase:v2"], save)
         export = home / "export.tar"
-        images.export_container(c, export)
+        image_tars.export_container(c, export)
         v = savexport.collect(SimpleNamespace(), save=str(save), export=str(export))
         assert sum(1 for e in v.save if e.role == "layer") == 2
         assert sum(1 for e in v.save if e.role == "config") == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import images, layers, mounts, oci, overlay, rootfs
+from lab.ops import image_tars, images, layers, mounts, oci, overlay, rootfs
 from lab.ops.journal import Journal
 from tests.support import need_root, need_tool
 
@@ -88,7 +88,7 @@ def test_import_commit_save_load_export(
     assert diff.wasted == len("hello from the lab\n") + len("container\n")
 
     # save: an OCI layout plus manifest.json and repositories
-    saved = images.save(home, ["shikumi-two"], tmp_path / "two.tar")
+    saved = image_tars.save(home, ["shikumi-two"], tmp_path / "two.tar")
     assert {"oci-layout", "index.json", "manifest.json", "repositories"} <= set(saved.members)
     with tarfile.open(saved.path) as tf:
         man = json.load(tf.extractfile("manifest.json"))
@@ -103,13 +103,13 @@ def test_import_commit_save_load_export(
 
     # load it into another home: the same image, bit for bit
     with Journal.open(tmp_path / "other") as j2:
-        (got,) = images.load(j2, saved.path)
+        (got,) = image_tars.load(j2, saved.path)
         assert got.id == two.id and [d.digest for d in got.layers] == [d.digest for d in two.layers]
         assert got.name == "shikumi-two:latest"
         assert images.run(j2, got).output == "changed\n"
 
     # export: one flat tar of the merged filesystem, no whiteouts
-    n = images.export(home, "shikumi-two", tmp_path / "flat.tar")
+    n = image_tars.export(home, "shikumi-two", tmp_path / "flat.tar")
     with tarfile.open(tmp_path / "flat.tar") as tf:
         names = {layers.norm(x) for x in tf.getnames()}
         assert tf.extractfile("etc/greeting").read() == b"changed\n"
@@ -171,7 +171,7 @@ def test_unpack_refuses_escapes(tmp_path: Path) -> None:
 
 
 def test_load_rejects_wrong_digests(journal: Journal, base: images.Image, tmp_path: Path) -> None:
-    saved = images.save(journal.home, ["shikumi-base"], tmp_path / "b.tar")
+    saved = image_tars.save(journal.home, ["shikumi-base"], tmp_path / "b.tar")
     bad = tmp_path / "bad.tar"
     with tarfile.open(saved.path) as src, tarfile.open(bad, "w") as dst:
         for m in src.getmembers():
@@ -182,4 +182,4 @@ def test_load_rejects_wrong_digests(journal: Journal, base: images.Image, tmp_pa
                 m.size = len(data)
             dst.addfile(m, io.BytesIO(data) if m.isreg() else None)
     with Journal.open(tmp_path / "h2") as j2, pytest.raises(LabError, match="diff_ids"):
-        images.load(j2, bad)
+        image_tars.load(j2, bad)

@@ -18,7 +18,7 @@ from lab.lesson.op_result import result as _result
 from lab.lesson.op_result import set_out as _set_out
 from lab.lesson.op_result import strs as _strs
 from lab.lesson.ops_containers import find_container
-from lab.ops import build, images, layers, oci
+from lab.ops import build, image_tars, images, layers, oci
 from lab.ops.home import require_inside
 from lab.ops.journal import Journal
 
@@ -186,7 +186,7 @@ class ImageSave:
     def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> Any:
         out = require_inside(p["tar"], journal.home)
         out.parent.mkdir(parents=True, exist_ok=True)
-        r = images.save(journal.home, _strs(p["images"]), out)
+        r = image_tars.save(journal.home, _strs(p["images"]), out)
         return _result(
             f"saved {', '.join(r.images)} to {out}: {_kb(r.size)}, {len(r.members)} entries", r
         )
@@ -208,7 +208,7 @@ class ImageLoad:
         )
 
     def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> Any:
-        loaded = images.load(journal, Path(p["tar"]))
+        loaded = image_tars.load(journal, Path(p["tar"]))
         images.cleanup_tmp(journal.home)
         return _result("\n".join(f"loaded {image_summary(im)}" for im in loaded), loaded)
 
@@ -268,10 +268,10 @@ class ImageExport:
         out.parent.mkdir(parents=True, exist_ok=True)
         if p.get("container"):
             c = find_container(journal, str(p["container"]))
-            n = len(images.export_container(c, out).entries)
+            n = len(image_tars.export_container(c, out).entries)
             src = f"the container {c.id}"
         elif p.get("image"):
-            n = images.export(journal.home, str(p["image"]), out)
+            n = image_tars.export(journal.home, str(p["image"]), out)
             src = f"the image {p['image']}"
         else:
             raise LabError("image-export needs image = NAME or container = ID")
