@@ -24,7 +24,6 @@ Every problem is a LabError naming the tar and the member.
 
 from __future__ import annotations
 
-import copy
 import errno
 import os
 import posixpath
@@ -35,6 +34,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.ops.fdwalk import (
+    Refused as _Refused,
+)
+from lab.ops.fdwalk import (
+    _clear,
+    _lstat_at,
+    _open_dir,
+    _open_parent,
+    _owner,
+    _renamed,
+    _times,
+)
 
 WH = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -51,10 +62,6 @@ class Extracted:
     members: list[tarfile.TarInfo] = field(default_factory=list)  # written; names normalized
     whiteouts: list[tuple[str, str]] = field(default_factory=list)  # (path, "whiteout"|"opaque")
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (member name, why)
-
-
-class _Refused(Exception):
-    pass
 
 
 def member_path(name: str) -> str:
@@ -105,97 +112,6 @@ def _whiteout(path: str) -> tuple[str, str] | None:
 
 def _is_whiteout_device(m: tarfile.TarInfo) -> bool:
     return m.ischr() and m.devmajor == 0 and m.devminor == 0
-
-
-# -- walking by descriptors -------------------------------------------------------------
-
-
-def _open_parent(root_fd: int, path: str, create: bool) -> int | None:
-    """An fd of *path*'s parent directory, walked from *root_fd* without following any
-    symlink; missing directories are made when *create* (else None)."""
-    fd = os.dup(root_fd)
-    try:
-        walked = ""
-        for part in path.split("/")[:-1]:
-            walked = f"{walked}/{part}" if walked else part
-            try:
-                nxt = os.open(part, _DIR, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    os.close(fd)
-                    return None
-                os.mkdir(part, 0o755, dir_fd=fd)
-                nxt = os.open(part, _DIR, dir_fd=fd)
-            except OSError as ex:
-                if ex.errno in (errno.ELOOP, errno.ENOTDIR):  # (a symlink gives either)
-                    st = _lstat_at(fd, part)
-                    link = st is not None and stat.S_ISLNK(st.st_mode)
-                    what = "a symlink" if link else "not a directory"
-                    raise _Refused(f"goes through {walked!r}, which is {what}") from None
-                raise
-            os.close(fd)
-            fd = nxt
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _lstat_at(fd: int, name: str) -> os.stat_result | None:
-    try:
-        return os.stat(name, dir_fd=fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return None
-
-
-def _clear(fd: int, name: str, keep_dir: bool) -> bool:
-    """Remove what is at *name* (unless it is a directory and *keep_dir*); True if a
-    directory is kept. Never writes through what was there."""
-    from lab.ops.remove import remove_at
-
-    st = _lstat_at(fd, name)
-    if st is None:
-        return False
-    if keep_dir and stat.S_ISDIR(st.st_mode):
-        return True
-    try:
-        remove_at(fd, name)
-    except RuntimeError as ex:
-        raise _Refused(str(ex)) from None
-    return False
-
-
-def _renamed(m: tarfile.TarInfo, **attrs: str) -> tarfile.TarInfo:
-    """A copy of *m* with *attrs* changed (TarInfo.replace is Python ≥ 3.11.4)."""
-    c = copy.copy(m)
-    for k, v in attrs.items():
-        setattr(c, k, v)
-    return c
-
-
-def _owner(fd: int | None, m: tarfile.TarInfo, name: str = "", dir_fd: int | None = None) -> None:
-    if os.geteuid() != 0:
-        return
-    try:
-        if fd is not None:
-            os.fchown(fd, m.uid, m.gid)
-        else:
-            os.chown(name, m.uid, m.gid, dir_fd=dir_fd, follow_symlinks=False)
-    except (OSError, OverflowError, ValueError, TypeError):
-        pass  # an id the filesystem cannot hold: keep root's
-
-
-def _times(
-    m: tarfile.TarInfo, fd: int | None = None, name: str = "", dir_fd: int | None = None
-) -> None:
-    try:
-        ns = int(m.mtime * 10**9)
-        if fd is not None:
-            os.utime(fd, ns=(ns, ns))
-        else:
-            os.utime(name, ns=(ns, ns), dir_fd=dir_fd, follow_symlinks=False)
-    except (OSError, OverflowError, ValueError, TypeError):
-        pass  # a time the filesystem cannot hold: keep now
 
 
 # -- extracting -------------------------------------------------------------------------
@@ -443,22 +359,6 @@ def _apply_deletion(root_fd: int, path: str, kind: str) -> None:
         return
     try:
         _clear(pfd, path.rsplit("/", 1)[-1], keep_dir=False)
-    finally:
-        os.close(pfd)
-
-
-def _open_dir(root_fd: int, path: str) -> int | None:
-    pfd = _open_parent(root_fd, path, create=False)
-    if pfd is None:
-        return None
-    try:
-        return os.open(path.rsplit("/", 1)[-1], _DIR, dir_fd=pfd)
-    except FileNotFoundError:
-        return None
-    except OSError as ex:
-        if ex.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise _Refused(f"goes through {path!r}, which is not a directory") from None
-        raise
     finally:
         os.close(pfd)
 
