@@ -7,6 +7,7 @@ headless commands never pay for it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -50,7 +51,26 @@ def _run(
         code = app.run()
     finally:
         app.close_all()
+        guard = app.guard
+        if guard is not None and guard.triggered:
+            # a signal or the terminal going ended the app, and its sessions are cleaned
+            # up: end now — an engine thread still inside a long wait (a lock, a docker
+            # rm retrying) must not keep the process alive at interpreter exit
+            _exit_now(int(guard.code or 1))
+        if guard is not None:
+            guard.finished()
     return int(code or app.return_code or 0)
+
+
+def _exit_now(code: int) -> None:
+    import logging
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
 
 
 def cmd_app(args: argparse.Namespace) -> int:

@@ -223,8 +223,6 @@ class ShikumiApp(App[int]):
             t.join(max(0.0, end - time.monotonic()))
         for screen in list(self.live):
             screen.close_now()
-        if self.guard is not None:
-            self.guard.finished()
 
     # -- failures: one line on screen, the details in the log ------------------------
     def show_error(self, line: str) -> None:

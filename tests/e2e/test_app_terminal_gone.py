@@ -130,15 +130,28 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         tmux("kill-session", "-t", self.name)
-        if not gone(self.pid):  # never leave one behind, even when a test failed
+        if gone(self.pid):
+            return
+        # never leave anything behind, even when a test failed: give the app its time
+        # to end, then kill it and clean up after it (and say so if that fails)
+        end = time.monotonic() + GONE_WITHIN + 2
+        while not gone(self.pid) and time.monotonic() < end:
+            time.sleep(0.05)
+        if not gone(self.pid):
             os.kill(self.pid, signal.SIGKILL)
-            subprocess.run(
-                [sys.executable, "-m", "lab", "cleanup"],
-                env={**os.environ, "SHIKUMI_HOME": str(self.home)},
-                capture_output=True,
-                timeout=60,
-                cwd=REPO,
-            )
+        r = subprocess.run(
+            [sys.executable, "-m", "lab", "cleanup"],
+            env={**os.environ, "SHIKUMI_HOME": str(self.home)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
+        left = marked(self.pid)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        if exc[0] is None:  # (a test that failed already says why)
+            assert r.returncode == 0 and not left, f"cleanup after the app: {r.stdout}{r.stderr}"
 
     def screen(self) -> str:
         return tmux("capture-pane", "-p", "-t", self.name)
