@@ -8,15 +8,10 @@ rolls the journal back to where the runner started.
 
 from __future__ import annotations
 
-import os
-import re
-import shlex
-import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from lab import views
@@ -33,9 +28,20 @@ from lab.lesson.model import (
     StepStatus,
     ViewResult,
 )
+from lab.lesson.run_events import (
+    ActionFinished,
+    ActionStarted,
+    CheckDone,
+    Event,
+    Output,
+    StepFinished,
+    ViewReady,
+    judge,
+    transcript_text,
+)
+from lab.lesson.try_shell import TryShell
 from lab.lesson.variables import Variables
-from lab.ops import procs, resources
-from lab.ops.dockerhost import with_docker_host
+from lab.ops import resources
 from lab.ops.journal import Journal, Report
 from lab.ops.runlock import RunLock
 
@@ -43,86 +49,11 @@ DEFAULT_TIMEOUT = 60.0
 CLEANUP_TIMEOUT = 30.0
 
 
-# -- events ------------------------------------------------------------------------------
-
-
-@dataclass
-class ActionStarted:
-    step_id: str
-    index: int
-    kind: str
-    command: str
-
-
-@dataclass
-class Output:
-    step_id: str
-    index: int
-    stream: str
-    text: str
-
-
-@dataclass
-class ActionFinished:
-    step_id: str
-    index: int
-    result: ActionResult
-
-
-@dataclass
-class ViewReady:
-    step_id: str
-    view: ViewResult
-
-
-@dataclass
-class CheckDone:
-    step_id: str
-    result: CheckResult
-
-
-@dataclass
-class StepFinished:
-    result: StepResult
-
-
-Event = ActionStarted | Output | ActionFinished | ViewReady | CheckDone | StepFinished
-
-
-_ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-
-
-def transcript_text(raw: bytes) -> str:
-    """A `script` typescript as plain text: no escape sequences, no carriage returns."""
-    text = _ANSI.sub(b"", raw).replace(b"\r\n", b"\n").replace(b"\r", b"")
-    lines = [ln for ln in text.decode(errors="replace").split("\n") if not ln.startswith("Script ")]
-    return "\n".join(lines)
-
-
 class _Cancelled(Exception):
     pass
 
 
-def judge(c: execute.Completed, expected: int | None, timeout: float) -> tuple[bool, str]:
-    """(ok, note) for a finished command against its expected status."""
-    if c.cancelled:
-        return False, "cancelled"
-    if c.timed_out:
-        return False, f"timed out after {timeout:g} s (its whole process group was killed)"
-    if c.error:
-        return False, f"could not start: {c.error}"
-    cut = " (output cut)" if c.truncated else ""
-    if expected is None:
-        return True, (f"exited {c.exit}" if c.exit else "") + cut
-    if c.exit == expected:
-        note = f"expected to fail with status {expected}: it did" if expected else ""
-        return True, note + cut
-    if expected:
-        return False, f"expected to fail with status {expected}, but it exited {c.exit}{cut}"
-    return False, f"exited {c.exit}{cut}"
-
-
-class Runner:
+class Runner(TryShell):
     def __init__(
         self,
         lesson: Lesson,
@@ -334,10 +265,6 @@ class Runner:
                 self.vars.pids.pop(name, None)
 
     # -- steps ------------------------------------------------------------------------------
-    def try_in(self, step: Step) -> str:
-        tries = step.of("try")
-        return tries[0].attrs.get("in", "") if tries else ""
-
     def run_step(
         self, index: int, cancel: threading.Event | None = None, solution: bool = False
     ) -> StepResult:
@@ -431,66 +358,6 @@ class Runner:
         self.ctx.step_id = step.id
         return [self._view(step, a, emit=False) for a in step.actions if a.kind == "view"]
 
-    def shell(self, index: int) -> list[str]:
-        """argv of an interactive shell in the step's try context, its session
-        recorded (util-linux `script`) so the checks can read what happened.
-
-        The shell is journaled before it starts, as a process with its own marker
-        (exported in the shell, so everything the learner starts there — `sleep &`,
-        `setsid …` — carries it): the lesson's end, `shikumi cleanup` and recovery
-        after a crash kill all of it."""
-        argv = self._shell_argv(index)
-        if not shutil.which("script"):
-            return argv
-        log = self.work / f".try-{self.lesson.steps[index].id}.log"
-        log.unlink(missing_ok=True)
-        self._try_logs[index] = log
-        return ["script", "--quiet", "--flush", "--return", "--command", shlex.join(argv), str(log)]
-
-    def _ingest_try(self, index: int) -> None:
-        log = self._try_logs.pop(index, None)
-        if log is None or not log.exists():
-            return
-        text = transcript_text(log.read_bytes())
-        step = self.lesson.steps[index]
-        found = self.ctx.results.get(step.id) or []
-        if found and found[-1].kind == "try":
-            # a second visit to the shell adds to the first: "do A, then B" done over two
-            # visits is done (the checks read everything the learner's shells showed)
-            text = found[-1].stdout.rstrip("\n") + "\n" + text
-        r = ActionResult("try", "(your shell)", exit=0, stdout=text)
-        self.ctx.results.setdefault(step.id, []).append(r)
-        self.vars.outs[step.id] = text.strip()
-
-    def _shell_argv(self, index: int) -> list[str]:
-        self._ensure_work()
-        step = self.lesson.steps[index]
-        name = self.try_in(step)
-        marker = f"shikumi-{self.journal.session}-try-{os.urandom(4).hex()}"
-        self.journal.record("process", f"try:{step.id}", marker=marker)
-        exports = (
-            f"export {procs.MARK_VAR}={shlex.quote(marker)}"
-            f" SHIKUMI_HOME={shlex.quote(str(self.journal.home))}"
-            f" SHIKUMI_WORK={shlex.quote(str(self.work))}"
-        )
-        exports += " PERL_BADLANG=0"  # perl in a bare rootfs: no locale warnings over the output
-        docker_host = with_docker_host(dict(os.environ)).get("DOCKER_HOST", "")
-        if docker_host:  # the daemon the lab's own `docker` commands reach: the learner's too
-            exports += f" DOCKER_HOST={shlex.quote(docker_host)}"
-        if not name:
-            ps1 = shlex.quote("(shikumi) # ")
-            script = (
-                f"cd {shlex.quote(str(self.work))} && {exports} PS1={ps1} && exec bash --norc -i"
-            )
-            return ["bash", "-c", script]
-        pid = self.ctx.pid(name)
-        sh = execute.shell_in(pid)
-        shown = name if "{{" not in name else f"pid {pid}"  # in={{out.start}}: the pid it is
-        ps1 = shlex.quote(f"(shikumi:{shown}) # ")
-        interactive = f"{sh} --norc -i" if sh.endswith("bash") else f"{sh} -i"
-        script = f"{exports} PS1={ps1}; exec {interactive}"
-        return execute.container_argv(pid, [sh, "-c", script])
-
     def finish(self) -> Report:
         """Run the cleanup blocks (newest step first), then undo the journal back to the start."""
         warnings = []
@@ -516,3 +383,17 @@ class Runner:
         self._work_ready = False
         self._lock.release()
         return report
+
+
+__all__ = [
+    "ActionFinished",
+    "ActionStarted",
+    "CheckDone",
+    "Event",
+    "Output",
+    "Runner",
+    "StepFinished",
+    "ViewReady",
+    "judge",
+    "transcript_text",
+]
