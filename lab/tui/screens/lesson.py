@@ -29,7 +29,7 @@ from textual.widgets import Footer, Header, OptionList, ProgressBar, Static
 from textual.worker import Worker
 
 from lab.errors import LabError
-from lab.lesson.model import Lesson, Step
+from lab.lesson.model import Lesson, Step, StepResult
 from lab.tui import applog, engine
 from lab.tui.keys import key, relabel
 from lab.tui.messages import ChecksEnded, EngineEvent, SessionClosed, SessionOpened, StepEnded
@@ -461,9 +461,11 @@ class LessonScreen(Screen):
         try:
             with self.engine_lock:
                 session = self.session
-                if session is None:
-                    raise LabError("the lesson is closed")
-                result = session.runner.run_step(index, cancel, solution=solution)
+                if session is None or cancel.is_set():  # closed (or cancelled) meanwhile
+                    step_id = self.lesson.steps[index].id
+                    result = StepResult(step_id, "cancelled", reason="the lesson was closed")
+                else:
+                    result = session.runner.run_step(index, cancel, solution=solution)
         except Exception as e:
             self.post_message(
                 StepEnded(index, error=_one_line(e, "running the step"), solution=solution)
