@@ -30,6 +30,7 @@ STATE = (
     "progress.json",
     "progress.json.bak",
     "run.lock",
+    "log",  # the app's log and crash logs
 )  # the lab's own, never a target
 
 # a home is never one of these, nor an ancestor of one
