@@ -49,9 +49,9 @@ sys.path.insert(0, str(REPO / "bench"))
 import app_start  # noqa: E402
 import step_view  # noqa: E402
 
+from lab.host.dockerhost import with_docker_host  # noqa: E402
 from lab.ops import container, rootfs  # noqa: E402
-from lab.ops.dockerhost import with_docker_host  # noqa: E402
-from lab.ops.journal import Journal  # noqa: E402
+from lab.safety.journal import Journal  # noqa: E402
 
 Figure = dict[str, object]
 KEYS = (

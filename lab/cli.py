@@ -39,8 +39,8 @@ def _not_yet(what: str) -> Callable[[argparse.Namespace], int]:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from lab.ops import doctor
-    from lab.ops.home import home_dir
+    from lab.doctor import doctor
+    from lab.safety.home import home_dir
 
     checks = doctor.run_checks(home_dir())
     if args.json:
@@ -88,8 +88,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_cleanup(args: argparse.Namespace) -> int:
-    from lab.ops import journal
-    from lab.ops.home import home_dir
+    from lab.safety import journal
+    from lab.safety.home import home_dir
 
     home = home_dir()
     if not home.exists():
@@ -218,7 +218,7 @@ def _log_crash(exc: BaseException) -> str:
     text = "".join(traceback.format_exception(exc))
     name = f"crash-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.log"
     try:
-        from lab.ops.home import MARKER, check_home
+        from lab.safety.home import MARKER, check_home
 
         home = check_home()  # never / or a system directory, nor a stranger's folder
         if not (home / MARKER).is_file() and not (home / "journal").is_dir():
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.command = "app"
         args.func = _lazy("lab.commands.app_cmd", "cmd_app")
     try:
-        from lab.ops.home import check_home
+        from lab.safety.home import check_home
 
         check_home()  # before anything reads or writes the home (BadHome: one line)
         return int(args.func(args) or 0)

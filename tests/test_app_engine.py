@@ -28,7 +28,7 @@ from test_app_helpers import OK_CHECKS, ScriptedRunner, fixed_lesson, write_less
 
 from lab.lesson.loader import load_lesson
 from lab.lesson.progress import Progress
-from lab.ops import procs
+from lab.safety import procs
 from lab.tui import engine
 from lab.tui.app import ShikumiApp
 from lab.tui.screens.lesson import LessonScreen
@@ -203,8 +203,8 @@ DEAD = textwrap.dedent(
     """
     import os, signal, sys, subprocess
     from pathlib import Path
-    from lab.ops import resources
-    from lab.ops.journal import Journal
+    from lab.safety import resources
+    from lab.safety.journal import Journal
     j = Journal.open(Path(sys.argv[1]))
     quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     p, _ = resources.spawn(j, ["sleep", "300"], "dead-sleep", **quiet)

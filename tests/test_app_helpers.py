@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from lab.doctor.probe import Check
 from lab.lesson.model import (
     Action,
     ActionResult,
@@ -18,7 +19,6 @@ from lab.lesson.model import (
     StepResult,
     ViewResult,
 )
-from lab.ops.probe import Check
 
 DEMO_EN = """+++
 title = "A demo lesson"

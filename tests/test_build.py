@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import build, images, layers, mounts, rootfs
-from lab.ops.journal import Journal
+from lab.host import mounts
+from lab.ops import rootfs
+from lab.ops.image import build, layers
+from lab.ops.image import store as images
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 

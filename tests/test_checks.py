@@ -8,7 +8,7 @@ import pytest
 
 from lab.lesson import checks
 from lab.lesson.runner import Runner
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.lessonkit import act, check, lesson, step
 from tests.support import need_root, need_tool
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from lab import cli
-from lab.ops import doctor
-from lab.ops.probe import Check
+from lab.doctor import doctor
+from lab.doctor.probe import Check
 from tests.support import shikumi
 
 SUBCOMMANDS = ["open", "list", "play", "check", "new", "doctor", "cleanup"]

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import container, namespaces, procs, rootfs
-from lab.ops.journal import Journal
+from lab.host import namespaces
+from lab.ops import container, rootfs
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 LOOP = "#!/bin/sh\nwhile true; do sleep 1; done\n"

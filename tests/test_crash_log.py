@@ -24,7 +24,7 @@ def _boom(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_crash_log_is_inside_the_home_and_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from lab.ops.home import ensure_home
+    from lab.safety.home import ensure_home
 
     home = ensure_home(tmp_path / "home")
     monkeypatch.setenv("SHIKUMI_HOME", str(home))
@@ -64,7 +64,7 @@ def test_an_unusable_home_logs_to_a_private_temp_dir(
 
 
 def test_no_fixed_path_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lab.ops.home import ensure_home
+    from lab.safety.home import ensure_home
 
     home = ensure_home(tmp_path / "home")
     monkeypatch.setenv("SHIKUMI_HOME", str(home))

@@ -12,9 +12,13 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import docker, image_tars, images, layers, mounts, oci, overlay, rootfs
-from lab.ops.journal import Entry, Journal
-from lab.ops.undo import validate
+from lab.host import mounts
+from lab.ops import docker, overlay, rootfs
+from lab.ops.image import layers, oci
+from lab.ops.image import store as images
+from lab.ops.image import tars as image_tars
+from lab.safety.journal import Entry, Journal
+from lab.safety.undo import validate
 from tests.support import need_docker, need_root, need_tool
 
 GREET = {
@@ -193,7 +197,7 @@ def test_journal_kinds_for_docker(tmp_path: Path) -> None:
     docker.import_tar(j, tar, name)
     assert f"{name}:latest" in docker.names("image")
     j.close(undo=False)
-    from lab.ops.journal import recover
+    from lab.safety.journal import recover
 
     report = recover(home)
     assert report.ok, report.to_json()

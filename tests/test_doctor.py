@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from support import REPO, need_root, need_tool, shikumi
 
-from lab.ops import cgroups_probe, doctor, ns_probe, overlay_probe, tools_probe
-from lab.ops.doctor import Check, missing, requirement_names, run_checks
+from lab.doctor import cgroups_probe, doctor, ns_probe, overlay_probe, tools_probe
+from lab.doctor.doctor import Check, missing, requirement_names, run_checks
 
 NS_TYPES = list(ns_probe.NAMESPACES)
 
@@ -217,7 +217,7 @@ def test_overlay_upper_on_overlayfs_says_so(tmp_path: Path) -> None:
     script = (
         f"mount -t overlay overlay -o lowerdir={tmp_path}/l,upperdir={tmp_path}/u,workdir={tmp_path}/w {tmp_path}/m"
         f" && mkdir {home} && exec {sys.executable} -c '"
-        "import json, pathlib; from lab.ops.doctor import _probe_mounts_and_cgroups as p; "
+        "import json, pathlib; from lab.doctor.doctor import _probe_mounts_and_cgroups as p; "
         f'print(json.dumps(p(pathlib.Path("{home}"))[0].to_json()))'
         "'"
     )
@@ -300,7 +300,7 @@ def test_cgroup_controllers_made_and_removed(checks: dict[str, Check]) -> None:
 
 def test_cgroup_controller_probe_journals_and_cleans_up(tmp_path: Path) -> None:
     need_root()
-    from lab.ops.journal import Journal
+    from lab.safety.journal import Journal
 
     layout = cgroups_probe.detect_layout()
     present = [c for c in cgroups_probe.CONTROLLERS if layout.where(c)]
@@ -481,7 +481,7 @@ def test_not_root_says_run_as_root() -> None:
     py = _python_for_nobody()
     if py is None:
         pytest.skip("needs a Python ≥ 3.11 that uid 65534 can run (apt-get install python3)")
-    code = "import json; from lab.ops.doctor import run_checks; print(json.dumps([c.to_json() for c in run_checks(None)]))"
+    code = "import json; from lab.doctor.doctor import run_checks; print(json.dumps([c.to_json() for c in run_checks(None)]))"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(REPO),

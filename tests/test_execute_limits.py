@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from lab.host import proc_run
 from lab.lesson import execute, operations
 from lab.lesson.model import Action
 from lab.lesson.runner import Runner
-from lab.ops import proc_run, procs
-from lab.ops.journal import Journal
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.lessonkit import act, lesson, step, write_lesson
 from tests.support import shikumi
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import BadHome, PathOutsideHome
-from lab.ops import home as homes
-from lab.ops.home import MARKER, check_home, ensure_home, is_inside, require_inside
+from lab.safety import home as homes
+from lab.safety.home import MARKER, check_home, ensure_home, is_inside, require_inside
 from tests.support import shikumi
 
 # every command, with arguments that would make it touch the home if it got that far
@@ -186,7 +186,7 @@ def test_the_labs_own_state_is_never_a_target(tmp_path: Path) -> None:
 
 def test_an_operation_on_the_journal_is_refused(tmp_path: Path) -> None:
     from lab.errors import LabError
-    from lab.ops.journal import Journal
+    from lab.safety.journal import Journal
 
     with Journal.open(tmp_path / "home") as j:
         for target in (j.home / "journal", j.path, j.home / "progress.json", j.home / MARKER):
@@ -197,8 +197,8 @@ def test_an_operation_on_the_journal_is_refused(tmp_path: Path) -> None:
 
 def test_the_api_refuses_a_system_home_too() -> None:
     """Not only the CLI: opening a journal (what every operation needs) checks the home."""
-    from lab.ops import journal
-    from lab.ops.journal import Journal
+    from lab.safety import journal
+    from lab.safety.journal import Journal
 
     for bad in (Path("/"), Path("/etc"), Path("/usr")):
         with pytest.raises(BadHome, match="system directory"):

@@ -13,9 +13,13 @@ from types import SimpleNamespace
 from rich.console import Console
 
 from lab import views
+from lab.host import mounts
 from lab.lesson import operations
-from lab.ops import image_tars, images, layers, mounts, overlay
-from lab.ops.journal import Journal
+from lab.ops import overlay
+from lab.ops.image import layers
+from lab.ops.image import store as images
+from lab.ops.image import tars as image_tars
+from lab.safety.journal import Journal
 from lab.views import layers as layers_view
 from lab.views import overlay as overlay_view
 from lab.views import savexport

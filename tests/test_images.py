@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import image_tars, images, layers, mounts, oci, overlay, rootfs
-from lab.ops.journal import Journal
+from lab.host import mounts
+from lab.ops import overlay, rootfs
+from lab.ops.image import layers, oci
+from lab.ops.image import store as images
+from lab.ops.image import tars as image_tars
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 GREET = {"/etc/greeting": "hello from the lab\n"}

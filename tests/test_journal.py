@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import journal, mounts, procs
-from lab.ops.journal import Journal
-from lab.ops.remove import safe_rmtree
-from lab.ops.resources import make_dir, mount
-from lab.ops.undo import validate
+from lab.host import mounts
+from lab.safety import journal, procs
+from lab.safety.journal import Journal
+from lab.safety.remove import safe_rmtree
+from lab.safety.resources import make_dir, mount
+from lab.safety.undo import validate
 from tests.support import cgroup_root_for, need_root, need_tool, shikumi
 
 
@@ -43,8 +44,8 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from lab.ops.journal import Journal
-    from lab.ops import resources
+    from lab.safety.journal import Journal
+    from lab.safety import resources
     tag, cg_root = sys.argv[1], sys.argv[2]
     j = Journal.open()
     work, _ = resources.make_dir(j, j.home / "work" / tag)
@@ -58,7 +59,7 @@ CHILD = textwrap.dedent(
     # behind `unshare --fork`; killing us orphans it
     p, _ = resources.spawn(j, ["unshare", "--pid", "--fork", "--mount-proc", "sleep", "1000"], "sleeper")
     (cg / "cgroup.procs").write_text(str(p.pid))
-    from lab.ops import procs
+    from lab.safety import procs
     inner = procs.innermost(p.pid)
     while procs.comm(inner) != "sleep":  # until PID 1 inside has exec'd sleep
         time.sleep(0.002)
@@ -145,8 +146,8 @@ def test_next_start_recovers_a_dead_session(home: Path) -> None:
     code = textwrap.dedent(
         """
         import os
-        from lab.ops.journal import Journal
-        from lab.ops import resources
+        from lab.safety.journal import Journal
+        from lab.safety import resources
         j = Journal.open()
         d, _ = resources.make_dir(j, j.home / "work" / "crash")
         (d / "m").mkdir()
@@ -253,8 +254,8 @@ def test_live_session_is_left_alone_unless_forced(home: Path) -> None:
     code = textwrap.dedent(
         """
         import time
-        from lab.ops.journal import Journal
-        from lab.ops import resources
+        from lab.safety.journal import Journal
+        from lab.safety import resources
         j = Journal.open()
         resources.make_dir(j, j.home / "live")
         print("ready", flush=True)
@@ -294,7 +295,7 @@ def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
 
 
 def test_validate_names() -> None:
-    from lab.ops.journal import Entry
+    from lab.safety.journal import Entry
 
     h = Path("/var/lib/shikumi")
     assert validate(Entry(1, "link", "shk-veth0"), h) == ""

@@ -14,8 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from lab.ops import journal, procs
-from lab.ops.journal import CREATING, Journal, read_journal
+from lab.safety import journal, procs
+from lab.safety.journal import CREATING, Journal, read_journal
 
 ROUNDS = 1000
 

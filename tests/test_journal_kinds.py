@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import network, resources
-from lab.ops.journal import Entry, Journal
-from lab.ops.undo import sysctl_path, undo_entry, validate
+from lab.ops import network
+from lab.safety import resources
+from lab.safety.journal import Entry, Journal
+from lab.safety.undo import sysctl_path, undo_entry, validate
 from tests.support import need_root, need_tool
 
 
@@ -77,7 +78,7 @@ def test_iptables_rules_by_comment_are_removed_even_mistyped(tmp_path) -> None:
     carrying the same lab comment is removed too (after a crash, by cleanup)."""
     import subprocess
 
-    from lab.ops.journal import Journal
+    from lab.safety.journal import Journal
     from tests.support import need_root, need_tool
 
     need_root()

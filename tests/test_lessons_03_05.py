@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from lab import views
+from lab.host import mounts
 from lab.lesson.runner import Runner
-from lab.ops import mounts, procs, sandbox
-from lab.ops.journal import Journal
+from lab.ops import sandbox
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.lessonkit import lesson
 from tests.support import REPO, need_root, need_tool, shikumi
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.host import mounts
 from lab.lesson.context import host_pid
-from lab.ops import mounts
 from tests.support import REPO, need_root, need_tool, play_passes, shikumi
 
 LESSONS = ["06-rootfs-tar", "07-chroot", "08-unshare", "09-namespace-inodes"]

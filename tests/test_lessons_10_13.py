@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import docker, mounts
+from lab.host import mounts
+from lab.ops import docker
 from tests.support import need_root, need_tool, shikumi
 
 LESSONS = ["10-images-overlay", "11-build-by-hand", "12-commit-save-export", "13-real-docker"]

@@ -16,9 +16,10 @@ import pytest
 from rich.console import Console
 
 from lab.errors import LabError
+from lab.host import mounts
 from lab.lesson import operations
-from lab.ops import mounts, network
-from lab.ops.journal import Journal
+from lab.ops import network
+from lab.safety.journal import Journal
 from lab.views import netdiagram
 from tests.support import need_root, need_tool, shikumi
 

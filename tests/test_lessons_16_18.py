@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import pytest
 from rich.console import Console
 
+from lab.doctor.cgroups_probe import detect_layout
+from lab.host import mounts
 from lab.lesson import leaks
 from lab.lesson.ops_runtime import parse_bytes
-from lab.ops import cgroups, mounts, network, runtime, speed
-from lab.ops.cgroups_probe import detect_layout
-from lab.ops.journal import Journal
+from lab.ops import cgroups, network, runtime, speed
+from lab.safety.journal import Journal
 from lab.views import cgusage, escape, speedbars
 from tests.support import need_root, need_tool, play_passes, shikumi
 

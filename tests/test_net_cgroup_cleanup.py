@@ -13,15 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import cgroups, journal, network, procs
-from lab.ops.cgroups_probe import detect_layout
+from lab.doctor.cgroups_probe import detect_layout
+from lab.ops import cgroups, network
+from lab.safety import journal, procs
 from tests.support import need_root, need_tool, shikumi
 
 CHILD = textwrap.dedent(
     """
     import json, sys, time
-    from lab.ops import cgroups, network, resources
-    from lab.ops.journal import Journal
+    from lab.ops import cgroups, network
+    from lab.safety import resources
+    from lab.safety.journal import Journal
     j = Journal.open()
     net = network.create(j, "kc" + sys.argv[1][-5:])
     network.forward(j, net, 18090, 8080)

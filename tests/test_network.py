@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.ops import network
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from lab.host import mounts
 from lab.lesson import operations
 from lab.lesson.lint import lint
 from lab.lesson.loader import load_lesson
 from lab.lesson.runner import Runner
-from lab.ops import mounts
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 LESSON = """+++

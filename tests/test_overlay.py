@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import layers, mounts, overlay
-from lab.ops.journal import Journal
+from lab.host import mounts
+from lab.ops import overlay
+from lab.ops.image import layers
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 
@@ -175,7 +177,7 @@ def test_cleanup_after_a_crash_leaves_no_overlay(tmp_path: Path) -> None:
     overlay.mount(j, c)
     assert mounts.under(str(home))
     j.close(undo=False)  # as if the session died
-    from lab.ops.journal import recover
+    from lab.safety.journal import recover
 
     report = recover(home)
     assert report.ok, report.to_json()

@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from lab.ops import namespaces, procfs
+from lab.host import namespaces, procfs
 from tests.support import need_root, need_tool
 
 

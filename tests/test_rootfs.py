@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import ldd, rootfs
-from lab.ops.journal import Journal
+from lab.host import ldd
+from lab.ops import rootfs
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 LDD_SAMPLE = """/bin/ls:

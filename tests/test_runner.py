@@ -13,8 +13,8 @@ import pytest
 from lab.lesson import runner as rmod
 from lab.lesson.runner import Runner
 from lab.lesson.variables import UnknownVariable, Variables, names_in
-from lab.ops import procs
-from lab.ops.journal import Journal
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.lessonkit import act, check, lesson, step
 from tests.support import need_root, need_tool
 
@@ -222,7 +222,7 @@ def test_solution_runs_in_the_try_context_and_cleanup_at_finish(
 
 
 def test_missing_requirement_skips_with_the_fix(journal: Journal) -> None:
-    from lab.ops.probe import Check
+    from lab.doctor.probe import Check
 
     fake = [
         Check("tool.docker", False, False, "docker is not on PATH", "apt-get install docker.io")

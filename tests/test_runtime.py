@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import cgroups, network, procs, rootfs, runtime, volumes
-from lab.ops.cgroups_probe import detect_layout
-from lab.ops.journal import Journal
-from lab.ops.mounts import mounts
+from lab.doctor.cgroups_probe import detect_layout
+from lab.host.mounts import mounts
+from lab.ops import cgroups, network, rootfs, runtime, volumes
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 LOOP = "#!/bin/sh\nwhile true; do sleep 1; done\n"

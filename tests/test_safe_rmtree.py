@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import mounts, remove
-from lab.ops.home import ensure_home
-from lab.ops.remove import safe_rmtree
+from lab.host import mounts
+from lab.safety import remove
+from lab.safety.home import ensure_home
+from lab.safety.remove import safe_rmtree
 from tests.support import need_root, need_tool
 
 

@@ -1,4 +1,4 @@
-"""The one tar extractor (lab.ops.safetar), against hostile tars.
+"""The one tar extractor (lab.safety.safetar), against hostile tars.
 
 Each case: a sentinel directory beside the destination (files, a subdirectory, a
 file a hard link could aim at) is fingerprinted before and after; whatever the tar
@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lab.errors import LabError
-from lab.ops import layers, rootfs, safetar
+from lab.ops import rootfs
+from lab.ops.image import layers
+from lab.safety import safetar
 
 SENTINEL_FILES = {"keep.txt": b"outside", "sub/deep.txt": b"deeper"}
 

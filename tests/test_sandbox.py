@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.ops import mounts, procs, sandbox
-from lab.ops.journal import Journal
+from lab.host import mounts
+from lab.ops import sandbox
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool, shikumi
 
 
@@ -53,7 +55,7 @@ def test_killed_mid_step_leaves_host_intact(tmp_path: Path, lib: str) -> None:
     code = textwrap.dedent(
         f"""
         import os, subprocess, time
-        from lab.ops.journal import Journal
+        from lab.safety.journal import Journal
         from lab.ops import sandbox
         j = Journal.open()
         s = sandbox.start(j, "libs", [os.path.dirname({lib!r})])

@@ -11,7 +11,7 @@ import pytest
 
 from lab.lesson.runner import Runner
 from lab.lesson.variables import SHELL_KEYS, UnsafeValue, Variables
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.lessonkit import act, check, lesson, step, view, write_lesson
 from tests.support import shikumi
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lab.ops import rootfs, speed
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 

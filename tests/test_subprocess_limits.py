@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
-from lab.ops import proc_run, procs
+from lab.host import proc_run
+from lab.safety import procs
 
 LAB = Path(__file__).resolve().parent.parent / "lab"
 
@@ -29,8 +30,8 @@ NEVER = {  # ways to start a process with no limit at all
 }
 # A Popen may only be started where its end is handled, each for the reason given.
 POPEN_ALLOWED = {
-    "lab/ops/proc_run.py": "start(): finish() bounds it and kills its group",
-    "lab/ops/resources.py": "spawn(): a long-running process recorded in the journal, "
+    "lab/host/proc_run.py": "start(): finish() bounds it and kills its group",
+    "lab/safety/resources.py": "spawn(): a long-running process recorded in the journal, "
     "killed (with everything carrying its marker) by the journal's undo",
     "lab/tui/screens/lesson.py": "the learner's interactive try shell, in the foreground "
     "terminal for as long as the learner works in it",

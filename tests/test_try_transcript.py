@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lab.lesson.loader import load_lesson
 from lab.lesson.runner import Runner, transcript_text
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 from tests.support import need_tool
 
 LESSON = """+++

@@ -83,14 +83,14 @@ def test_lock_is_released_by_a_crash(tmp_path: Path) -> None:
         f"""
         import os
         from pathlib import Path
-        from lab.ops.runlock import RunLock
+        from lab.safety.runlock import RunLock
         home = Path({str(home)!r}); home.mkdir(parents=True)
         RunLock(home).acquire("lesson x")
         os._exit(9)
         """
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9
-    from lab.ops.runlock import RunLock
+    from lab.safety.runlock import RunLock
 
     lock = RunLock(home)
     lock.acquire("lesson y")  # a dead holder's flock is gone with it

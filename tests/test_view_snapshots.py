@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from textual.app import App, ComposeResult
 
+from lab.host.ldd import Lib, Linked
 from lab.lesson.model import ViewResult
 from lab.ops import network
-from lab.ops.ldd import Lib, Linked
 from lab.tui.widgets.view_panel import ViewPanel
 from lab.views import (
     cgusage,

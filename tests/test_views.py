@@ -11,8 +11,8 @@ from rich.console import Console
 
 from lab import views
 from lab.lesson.runner import Runner
-from lab.ops import procs
-from lab.ops.journal import Journal
+from lab.safety import procs
+from lab.safety.journal import Journal
 from tests.lessonkit import act, lesson, step
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lab.errors import LabError
+from lab.host.mounts import mounts
 from lab.ops import container, rootfs, runtime, volumes
-from lab.ops.journal import Journal
-from lab.ops.mounts import mounts
+from lab.safety.journal import Journal
 from tests.support import need_root, need_tool
 
 LOOP = "#!/bin/sh\nwhile true; do sleep 1; done\n"

@@ -17,7 +17,7 @@ from lab.errors import LabError
 def _run(
     lang: str | None, lesson_name: str | None = None, step: int | None = None, watch: bool = False
 ) -> int:
-    from lab.ops.home import home_dir
+    from lab.safety.home import home_dir
     from lab.tui import engine
 
     lang = engine.pick_lang(lang)

@@ -77,10 +77,10 @@ def _requirements(lesson: Lesson) -> tuple[list[str], list[str]]:
 
 def lesson_rows(lang: str) -> list[dict[str, Any]]:
     """One dict per bundled lesson, as `list --json` prints them (plus "part", "fix")."""
+    from lab.doctor import doctor
     from lab.lesson import catalog
     from lab.lesson.progress import Progress
-    from lab.ops import doctor
-    from lab.ops.home import home_dir
+    from lab.safety.home import home_dir
 
     home = home_dir()
     loaded = catalog.load_all(lang=lang)

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.errors import LabError
+from lab.host import mounts
 from lab.lesson.context import Context
 from lab.lesson.model import Action, CheckResult
-from lab.ops import mounts
 
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 PidSpec = (str, int)

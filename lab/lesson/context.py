@@ -13,7 +13,7 @@ from lab.lesson.execute import Completed
 from lab.lesson.model import ActionResult
 from lab.lesson.spawn import Spawned
 from lab.lesson.variables import Variables
-from lab.ops import procs
+from lab.safety import procs
 
 # (command, in_name or "", timeout) -> Completed
 CommandRunner = Callable[[str, str, float], Completed]

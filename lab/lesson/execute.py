@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.ops import resources
-from lab.ops.dockerhost import with_docker_host
-from lab.ops.journal import Journal
+from lab.host.dockerhost import with_docker_host
+from lab.safety import resources
+from lab.safety.journal import Journal
 
 OUTPUT_CAP = 256 * 1024  # bytes kept per stream
 EXIT_GRACE = 0.5  # after the command exits, how long a leftover may hold its pipes

@@ -12,9 +12,10 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.ops import journal, mounts, procs
-from lab.ops.dockerhost import DEFAULT_SOCKET, with_docker_host
-from lab.ops.undo import RULE_COMMENT
+from lab.host import mounts
+from lab.host.dockerhost import DEFAULT_SOCKET, with_docker_host
+from lab.safety import journal, procs
+from lab.safety.undo import RULE_COMMENT
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_DEPTH = 4

@@ -2,7 +2,7 @@
 
 The real lists live with their owners — ``lab.views`` (``names()``,
 ``params(name)``), ``lab.lesson.checks`` (``KINDS``, ``spec(kind)``) and
-``lab.ops.doctor.requirement_names()``. ``Registry.default()`` reads them; one
+``lab.doctor.doctor.requirement_names()``. ``Registry.default()`` reads them; one
 that cannot be read (its module fails to import, or raises) is ``None`` and that
 part of the lesson goes unchecked — and the failure is in ``Registry.errors``,
 which the linter reports as an error naming the module and the exception, so
@@ -271,6 +271,6 @@ def _one_of() -> dict[str, tuple[str, ...]]:
 
 
 def _requirements() -> set[str]:
-    from lab.ops.doctor import requirement_names
+    from lab.doctor.doctor import requirement_names
 
     return set(requirement_names())

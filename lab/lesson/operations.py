@@ -19,8 +19,8 @@ from lab.errors import LabError
 from lab.lesson import ops_containers, ops_docker, ops_images, ops_netvol, ops_runtime
 from lab.lesson.op_result import OpResult
 from lab.ops import rootfs
-from lab.ops.home import require_inside
-from lab.ops.journal import Journal
+from lab.safety.home import require_inside
+from lab.safety.journal import Journal
 
 
 @dataclass
@@ -69,7 +69,7 @@ class _Rootfs:
         root = require_inside(p["root"], journal.home)
         scripts = {str(k): _script_text(str(v), ctx) for k, v in (p.get("scripts") or {}).items()}
         if root.exists():  # rebuilt from scratch: the lesson's work is disposable
-            from lab.ops.remove import safe_rmtree
+            from lab.safety.remove import safe_rmtree
 
             safe_rmtree(str(root), journal.home)
         if p.get("busybox"):
@@ -104,7 +104,7 @@ class _Unpack:
         return f"mkdir -p {p['dest']} && tar -C {p['dest']} -xf {p['tar']}"
 
     def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> OpResult:
-        from lab.ops.resources import make_dir
+        from lab.safety.resources import make_dir
 
         dest = require_inside(p["dest"], journal.home)
         make_dir(journal, dest)

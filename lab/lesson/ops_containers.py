@@ -15,8 +15,9 @@ from lab.errors import LabError
 from lab.lesson.op_result import result as _result
 from lab.lesson.op_result import set_out as _set_out
 from lab.lesson.op_result import strs as _strs
-from lab.ops import images, overlay
-from lab.ops.journal import Journal
+from lab.ops import overlay
+from lab.ops.image import store as images
+from lab.safety.journal import Journal
 
 # containers made by container-create in this process, by (home, id)
 _MADE: dict[tuple[str, str], overlay.OverlayContainer] = {}

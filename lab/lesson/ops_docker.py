@@ -13,8 +13,8 @@ from lab.lesson.op_result import kb as _kb
 from lab.lesson.op_result import result as _result
 from lab.lesson.op_result import set_out as _set_out
 from lab.lesson.op_result import strs as _strs
-from lab.ops.home import require_inside
-from lab.ops.journal import Journal
+from lab.safety.home import require_inside
+from lab.safety.journal import Journal
 
 # -- the real Docker ----------------------------------------------------------------------
 

@@ -18,9 +18,11 @@ from lab.lesson.op_result import result as _result
 from lab.lesson.op_result import set_out as _set_out
 from lab.lesson.op_result import strs as _strs
 from lab.lesson.ops_containers import find_container
-from lab.ops import build, image_tars, images, layers, oci
-from lab.ops.home import require_inside
-from lab.ops.journal import Journal
+from lab.ops.image import build, layers, oci
+from lab.ops.image import store as images
+from lab.ops.image import tars as image_tars
+from lab.safety.home import require_inside
+from lab.safety.journal import Journal
 
 
 def image_summary(im: images.Image) -> str:

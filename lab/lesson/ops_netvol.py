@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 from lab.errors import LabError
 from lab.lesson.op_result import result as _result
-from lab.ops import network, resources, volumes
-from lab.ops.journal import Journal
+from lab.ops import network, volumes
+from lab.safety import resources
+from lab.safety.journal import Journal
 
 
 class Volume:

@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 from lab.errors import LabError
 from lab.lesson.op_result import result as _result
 from lab.lesson.op_result import set_out as _set_out
-from lab.ops import cgroups, procs, runtime, speed
-from lab.ops.home import require_inside
-from lab.ops.journal import Journal
+from lab.ops import cgroups, runtime, speed
+from lab.safety import procs
+from lab.safety.home import require_inside
+from lab.safety.journal import Journal
 
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -42,7 +43,7 @@ def unique(name: str) -> str:
 
 def _where(controller: str) -> tuple[str, str]:
     """('v1'|'v2', the hierarchy's mount) for *controller* on this machine."""
-    from lab.ops.cgroups_probe import detect_layout
+    from lab.doctor.cgroups_probe import detect_layout
 
     layout = detect_layout()
     v = cgroups.placement(layout, [controller]).get(controller, "")

@@ -36,7 +36,7 @@ from lab.lesson.runner import (
     Runner,
     ViewReady,
 )
-from lab.ops.journal import Journal
+from lab.safety.journal import Journal
 
 _STATUS_STYLE = {
     "passed": "green",
@@ -252,7 +252,7 @@ def play(
         if any(
             les and (les.requires or any(s.requires for s in les.steps)) for _, les, _ in loaded
         ):
-            from lab.ops import doctor
+            from lab.doctor import doctor
 
             doctor_checks = doctor.run_checks(journal.home)
         for folder, lesson, problems in loaded:

@@ -42,7 +42,7 @@ class Progress:
     @classmethod
     def load(cls, home: Path | None = None) -> Progress:
         if home is None:
-            from lab.ops.home import home_dir
+            from lab.safety.home import home_dir
 
             home = home_dir()
         path = Path(home) / FILE

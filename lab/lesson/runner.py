@@ -41,9 +41,9 @@ from lab.lesson.run_events import (
 )
 from lab.lesson.try_shell import TryShell
 from lab.lesson.variables import Variables
-from lab.ops import resources
-from lab.ops.journal import Journal, Report
-from lab.ops.runlock import RunLock
+from lab.safety import resources
+from lab.safety.journal import Journal, Report
+from lab.safety.runlock import RunLock
 
 DEFAULT_TIMEOUT = 60.0
 CLEANUP_TIMEOUT = 30.0
@@ -112,7 +112,7 @@ class Runner(TryShell):
         reqs = list(dict.fromkeys([*self.lesson.requires, *step.requires]))
         if not reqs:
             return []
-        from lab.ops import doctor
+        from lab.doctor import doctor
 
         if self._doctor is None:
             self._doctor = doctor.run_checks(self.journal.home)

@@ -15,8 +15,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.ops import procs, resources
-from lab.ops.journal import Entry, Journal
+from lab.safety import procs, resources
+from lab.safety.journal import Entry, Journal
 
 WAIT = 2.0  # bound on the descent
 SHELL_WAIT = 0.3  # a top-level shell that neither execs nor forks by then is the process

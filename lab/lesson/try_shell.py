@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from lab.host.dockerhost import with_docker_host
 from lab.lesson import execute
 from lab.lesson.model import ActionResult
 from lab.lesson.run_events import transcript_text
-from lab.ops import procs
-from lab.ops.dockerhost import with_docker_host
+from lab.safety import procs
 
 
 class TryShell:

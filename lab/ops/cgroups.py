@@ -22,9 +22,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lab.doctor.cgroups_probe import CgroupLayout, _read, detect_layout
 from lab.errors import LabError
-from lab.ops.cgroups_probe import CgroupLayout, _read, detect_layout
-from lab.ops.journal import Entry, Journal
+from lab.safety.journal import Entry, Journal
 
 PARENT = "shikumi"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")

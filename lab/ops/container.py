@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import namespaces, procs
-from lab.ops.journal import Entry, Journal
-from lab.ops.resources import spawn
+from lab.host import namespaces
+from lab.safety import procs
+from lab.safety.journal import Entry, Journal
+from lab.safety.resources import spawn
 
 DEFAULT_NS = ("uts", "ipc", "pid", "net", "mount")
 

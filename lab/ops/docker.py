@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops.dockerhost import with_docker_host
-from lab.ops.journal import Entry, Journal
+from lab.host.dockerhost import with_docker_host
+from lab.safety.journal import Entry, Journal
 
 PREFIX = "shikumi"
 

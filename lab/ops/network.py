@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lab.errors import LabError
-from lab.ops import resources
-from lab.ops.journal import Entry, Journal
-from lab.ops.undo import sysctl_path
+from lab.safety import resources
+from lab.safety.journal import Entry, Journal
+from lab.safety.undo import sysctl_path
 
 LAB_RANGE = "10.213.0.0/16"  # one /24 per network, the first free one
 _TAG = re.compile(r"^[a-z0-9]{1,8}$")

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import container, layers, mounts
-from lab.ops.journal import Entry, Journal
-from lab.ops.remove import safe_rmtree
-from lab.ops.resources import make_dir, spawn
-from lab.ops.resources import mount as mount_res
+from lab.host import mounts
+from lab.host.overlayfs import is_opaque, walk
+from lab.ops import container
+from lab.safety.journal import Entry, Journal
+from lab.safety.remove import safe_rmtree
+from lab.safety.resources import make_dir, spawn
+from lab.safety.resources import mount as mount_res
 
 # no redirect_dir / metacopy: every change in the upper is a whole file, a whiteout
 # or an opaque directory, so it maps one-to-one onto a layer tar (Docker does the same)
@@ -178,7 +180,7 @@ def lower_of(c: OverlayContainer, rel: str) -> int | None:
         try:
             st = os.lstat(p)
         except (FileNotFoundError, NotADirectoryError):
-            if any(layers.is_opaque(c.lowers[i] / a) for a in _parents(rel)):
+            if any(is_opaque(c.lowers[i] / a) for a in _parents(rel)):
                 return None
             continue
         return None if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0 else i
@@ -194,12 +196,12 @@ def changes(c: OverlayContainer) -> list[Change]:
     """What the upper holds, against the lowers (like `docker diff`):
     added, modified (copied up), deleted (a whiteout), opaque (a dir replaced whole)."""
     out: list[Change] = []
-    for rel, st in layers.walk(c.upper):
+    for rel, st in walk(c.upper):
         lower = lower_of(c, rel)
         is_dir = stat.S_ISDIR(st.st_mode)
         if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
             kind = "deleted"
-        elif is_dir and layers.is_opaque(c.upper / rel):
+        elif is_dir and is_opaque(c.upper / rel):
             kind = "opaque"
         else:
             kind = "modified" if lower is not None else "added"

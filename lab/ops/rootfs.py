@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import ldd, safetar
-from lab.ops.journal import Journal
-from lab.ops.resources import make_dir
+from lab.host import ldd
+from lab.safety import safetar
+from lab.safety.journal import Journal
+from lab.safety.resources import make_dir
 
 # what hello.sh and the later lessons run inside the container
 # (bash and ip are left out: they double the size; the container uses sh, and
@@ -237,6 +238,6 @@ def to_tar(root: Path, tar_path: Path, arcname: str = ".") -> int:
 
 def from_tar(tar_path: Path, dest: Path) -> safetar.Extracted:
     """Unpack a rootfs tar into *dest* (inside the home) with the lab's one safe
-    extractor (lab.ops.safetar): no entry lands outside it, no link is followed,
+    extractor (lab.safety.safetar): no entry lands outside it, no link is followed,
     hard links stay inside, device files are refused."""
     return safetar.extract(Path(tar_path), Path(dest), devices="refuse")

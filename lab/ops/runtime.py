@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import cgroups, network, procs, resources, volumes
-from lab.ops.journal import Entry, Journal
+from lab.ops import cgroups, network, volumes
+from lab.safety import procs, resources
+from lab.safety.journal import Entry, Journal
 
 OLD_ROOT = ".oldroot"
 # the device nodes every container gets (as Docker makes them): name, major, minor

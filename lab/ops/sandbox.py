@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import ldd, mounts, procs
-from lab.ops.journal import Entry, Journal
-from lab.ops.resources import make_dir, spawn
+from lab.host import ldd, mounts
+from lab.safety import procs
+from lab.safety.journal import Entry, Journal
+from lab.safety.resources import make_dir, spawn
 
 
 @dataclass

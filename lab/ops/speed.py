@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import container, proc_run, rootfs
-from lab.ops.dockerhost import with_docker_host
-from lab.ops.journal import Journal
+from lab.host import proc_run
+from lab.host.dockerhost import with_docker_host
+from lab.ops import container, rootfs
+from lab.safety.journal import Journal
 
 TRUE = "/bin/true"
 IMPORT_TIMEOUT = 120.0  # `docker import` of a small rootfs: seconds, even on a slow disk

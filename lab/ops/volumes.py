@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import mounts
-from lab.ops.journal import Entry, Journal
-from lab.ops.resources import make_dir
+from lab.host import mounts
+from lab.safety.journal import Entry, Journal
+from lab.safety.resources import make_dir
 
 _VOLUME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -47,7 +47,7 @@ def setup(home: Path) -> Path | None:
     logger.setLevel(logging.INFO)
     logger.propagate = False  # never onto the screen (Textual owns the terminal)
     try:  # only in a home the lab made (or may make): never litter a foreign directory
-        from lab.ops.home import ensure_home
+        from lab.safety.home import ensure_home
 
         home = ensure_home(Path(home))
     except Exception:

@@ -95,7 +95,7 @@ def pick_lang(arg: str | None) -> str:
 
 def doctor_checks(home: Path) -> list[Any]:
     """Every doctor check (they probe for real: call from a worker thread)."""
-    from lab.ops import doctor
+    from lab.doctor import doctor
 
     return doctor.run_checks(home)
 
@@ -103,7 +103,7 @@ def doctor_checks(home: Path) -> list[Any]:
 def missing(requires: list[str], checks: list[Any] | None) -> list[Any]:
     if checks is None or not requires:
         return []
-    from lab.ops import doctor
+    from lab.doctor import doctor
 
     return doctor.missing(requires, checks)
 
@@ -213,7 +213,7 @@ class Session:
         checks: list[Any] | None,
     ) -> None:
         from lab.lesson.runner import Runner
-        from lab.ops.journal import Journal
+        from lab.safety.journal import Journal
 
         self.lesson = lesson
         self.journal = Journal.open(home)

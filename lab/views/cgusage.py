@@ -20,8 +20,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from lab.doctor.cgroups_probe import CgroupLayout, detect_layout
 from lab.ops import cgroups
-from lab.ops.cgroups_probe import CgroupLayout, detect_layout
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "show": (str, True),  # memory | cpu | pids
@@ -69,9 +69,17 @@ def _controllers_of(path: str, layout: CgroupLayout) -> tuple[dict[str, str], di
         have = set((cgroups._read(os.path.join(path, "cgroup.controllers")) or "").split())
         for c in have:
             paths[c], versions[c] = path, "v2"
+        _v2_cpu_stat(path, paths, versions)
         if not have:
             paths[""], versions[""] = path, "v2"
     return paths, versions
+
+
+def _v2_cpu_stat(d: str, paths: dict[str, str], versions: dict[str, str]) -> None:
+    """On v2 every cgroup has cpu.stat (usage_usec…) even where the cpu controller
+    is not enabled for it: its CPU use can be sampled all the same (no quota then)."""
+    if "cpu" not in paths and os.path.exists(os.path.join(d, "cpu.stat")):
+        paths["cpu"], versions["cpu"] = d, "v2"
 
 
 def cgroup_of_pid(pid: int, layout: CgroupLayout | None = None) -> cgroups.Cgroup:
@@ -92,6 +100,7 @@ def cgroup_of_pid(pid: int, layout: CgroupLayout | None = None) -> cgroups.Cgrou
                 for c in (cgroups._read(os.path.join(d, "cgroup.controllers")) or "").split():
                     if c not in paths:
                         paths[c], versions[c] = d, "v2"
+                _v2_cpu_stat(d, paths, versions)
             continue
         for c in ctrls.split(","):
             if c in layout.v1:

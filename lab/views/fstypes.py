@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.table import Table
 
-from lab.ops import mounts
+from lab.host import mounts
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pid": (str, False),  # whose mount namespace (default: the lab's own)

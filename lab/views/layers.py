@@ -18,7 +18,8 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from lab.ops import images, layers, oci
+from lab.ops.image import layers, oci
+from lab.ops.image import store as images
 from lab.views.units import size_text as _size
 
 PARAMS: dict[str, tuple[Any, bool]] = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.tree import Tree
 
-from lab.ops import ldd
+from lab.host import ldd
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "programs": (list, True),  # ["ls"] or ["/usr/bin/ls", "sh"]

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from lab.ops import namespaces
+from lab.host import namespaces
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pids": (list, True),  # ["self", "host", "box"]: a number, self, host or a spawned name

@@ -21,7 +21,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from lab.ops import mounts
+from lab.host import mounts
 from lab.ops import overlay as ov
 
 PARAMS: dict[str, tuple[Any, bool]] = {

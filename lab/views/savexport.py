@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.text import Text
 from rich.tree import Tree
 
-from lab.ops import layers
+from lab.ops.image import layers
 from lab.views.units import size_text as _size
 
 PARAMS: dict[str, tuple[Any, bool]] = {

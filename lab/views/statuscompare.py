@@ -12,7 +12,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from lab.ops import procfs
+from lab.host import procfs
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pids": (list, True),  # 2 or 3 of: a number, a spawned name, "self", "host"

@@ -188,7 +188,7 @@ def lesson_ids() -> list[str]:
 
 def _pending(home: Path) -> list[str]:
     """The kinds of the journal's active entries (what a dead victim left in flight)."""
-    from lab.ops import journal
+    from lab.safety import journal
 
     if not (home / "journal").is_dir():
         return []

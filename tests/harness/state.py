@@ -76,7 +76,7 @@ def lab_things(home: Path | None = None) -> list[str]:
 def _docker_things() -> list[str]:
     if not shutil.which("docker"):
         return []
-    from lab.ops.dockerhost import with_docker_host
+    from lab.host.dockerhost import with_docker_host
 
     env = with_docker_host(dict(os.environ))
     out: list[str] = []
@@ -141,7 +141,8 @@ def host_fingerprint(hash_files: list[str] | None = None) -> dict[str, str]:
 def lesson_files() -> list[str]:
     """The files lessons copy into rootfs or hide in the sandbox: the ldd closure of
     the lesson programs."""
-    from lab.ops import ldd, rootfs
+    from lab.host import ldd
+    from lab.ops import rootfs
 
     progs = [
         p

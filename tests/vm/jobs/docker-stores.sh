@@ -30,4 +30,9 @@ step docker-facts-containerd 60 docker_facts
 step_out play-containerd-store 1800 shikumi play $LESSONS --json
 step_out cleanup 300 shikumi cleanup --json
 step leftovers-containerd-store 60 leftovers
+if [ -n "${TESTS:-}" ]; then   # pytest arguments, comma-separated
+    tests_args="${TESTS//,/ }"
+    # shellcheck disable=SC2086
+    step run-test 3600 env CI=true .venv/bin/python -m pytest -q -rfEs -p no:cacheprovider $tests_args
+fi
 finish

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab.ops import cgroups_probe, ns_probe, overlay_probe, tools_probe
-from lab.ops.probe import RUN_AS_ROOT, Check, one_line, run
+from lab.doctor import cgroups_probe, ns_probe, overlay_probe, tools_probe
+from lab.doctor.probe import RUN_AS_ROOT, Check, one_line, run
 
 __all__ = ["Check", "missing", "requirement_names", "run_checks"]
 
@@ -135,7 +135,7 @@ def _open_journal(home: Path | None) -> object | None:
     if home is None:
         return None
     try:
-        from lab.ops.journal import Journal
+        from lab.safety.journal import Journal
 
         return Journal.open(home, recover_dead=False)
     except Exception:

@@ -141,7 +141,7 @@ def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
     shell (`bash -c "…"`) counts as a launcher too, but one that neither execs
     nor forks within *shell_wait* seconds is itself the process. Bounded by *wait*.
     """
-    from lab.ops.procfs import children  # local: procfs imports nothing from here
+    from lab.host.procfs import children  # local: procfs imports nothing from here
 
     pid = top
     deadline = time.monotonic() + wait

@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.ops import mounts, procs
-from lab.ops.entry import Entry, UndoResult
-from lab.ops.home import is_inside
-from lab.ops.remove import safe_rmtree
+from lab.host import mounts
+from lab.safety import procs
+from lab.safety.entry import Entry, UndoResult
+from lab.safety.home import is_inside
+from lab.safety.remove import safe_rmtree
 
 NAME_PREFIX = "shk"  # netns, veth and bridge names start with this
 RULE_COMMENT = "shikumi"  # iptables rules carry `-m comment --comment shikumi…`
@@ -279,7 +280,7 @@ def _undo_dir(e: Entry, home: Path) -> str:
 def _docker_clients_for(name: str) -> list[int]:
     """docker CLI processes still working on *name* (a lab killed mid-`docker import`
     leaves its client running: the daemon would finish the image after cleanup)."""
-    from lab.ops.procfs import cmdline
+    from lab.host.procfs import cmdline
 
     found = []
     for pid in os.listdir("/proc"):
@@ -292,7 +293,7 @@ def _docker_clients_for(name: str) -> list[int]:
 
 def _undo_docker(e: Entry, home: Path) -> str:
     """`docker rm -f NAME` / `docker rmi -f NAME`; a name already gone is fine."""
-    from lab.ops.dockerhost import with_docker_host
+    from lab.host.dockerhost import with_docker_host
 
     if not shutil.which("docker"):
         return "docker not installed: nothing to remove"

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import images, layers, oci, overlay
-from lab.ops.images import Image
-from lab.ops.journal import Journal
-from lab.ops.oci import Descriptor, History, ImageConfig
-from lab.ops.resources import make_dir
+from lab.ops import overlay
+from lab.ops.image import layers, oci
+from lab.ops.image import store as images
+from lab.ops.image.oci import Descriptor, History, ImageConfig
+from lab.ops.image.store import Image
+from lab.safety.journal import Journal
+from lab.safety.resources import make_dir
 
 SUPPORTED = ("FROM", "RUN", "COPY", "CMD", "ENV", "WORKDIR")
 HELLO_PY = 'print("Hello")\n'

@@ -5,7 +5,7 @@
   load    what `docker save` wrote (Docker 25+ or the older form) -> images
   export  the merged filesystem -> one flat tar                 (`docker export`)
 
-The store itself (import, commit, list, run) is ``lab.ops.images``.
+The store itself (import, commit, list, run) is ``lab.ops.image.store``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import layers, oci, overlay
-from lab.ops.images import (
+from lab.ops import overlay
+from lab.ops.image import layers, oci
+from lab.ops.image.oci import Descriptor, ImageConfig, Layout
+from lab.ops.image.store import (
     Image,
     _short_name,
     _tmp,
@@ -29,8 +31,7 @@ from lab.ops.images import (
     store_dir,
     write_image,
 )
-from lab.ops.journal import Journal
-from lab.ops.oci import Descriptor, ImageConfig, Layout
+from lab.safety.journal import Journal
 
 
 @dataclass

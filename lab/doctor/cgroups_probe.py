@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lab.ops import mounts
-from lab.ops.probe import RUN_AS_ROOT, Check, errno_text
+from lab.doctor.probe import RUN_AS_ROOT, Check, errno_text
+from lab.host import mounts
 
 # controller -> (v1 limit file, v2 limit file)
 LIMIT_FILES: dict[str, tuple[str, str]] = {

@@ -10,8 +10,8 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from lab.ops.dockerhost import PRIVATE_DOCKER_ENV, private_docker_host
-from lab.ops.probe import Check, one_line, run
+from lab.doctor.probe import Check, one_line, run
+from lab.host.dockerhost import PRIVATE_DOCKER_ENV, private_docker_host
 
 INSTALL_ALL = "or ./run.sh installs everything"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"

@@ -13,9 +13,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab.ops import libc, procs
-from lab.ops.journal import Entry, Journal
-from lab.ops.undo import RULE_COMMENT
+from lab.host import libc
+from lab.safety import procs
+from lab.safety.journal import Entry, Journal
+from lab.safety.undo import RULE_COMMENT
 
 
 def make_dir(

@@ -61,7 +61,7 @@ def _lstat_at(fd: int, name: str) -> os.stat_result | None:
 def _clear(fd: int, name: str, keep_dir: bool) -> bool:
     """Remove what is at *name* (unless it is a directory and *keep_dir*); True if a
     directory is kept. Never writes through what was there."""
-    from lab.ops.remove import remove_at
+    from lab.safety.remove import remove_at
 
     st = _lstat_at(fd, name)
     if st is None:

@@ -6,7 +6,7 @@ import errno
 import os
 from dataclasses import dataclass
 
-from lab.ops import libc
+from lab.host import libc
 
 
 @dataclass(frozen=True)

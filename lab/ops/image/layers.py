@@ -14,11 +14,12 @@ import io
 import os
 import stat
 import tarfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.ops import oci, safetar
+from lab.host.overlayfs import is_opaque, is_whiteout, walk
+from lab.ops.image import oci
+from lab.safety import safetar
 
 WH, OPAQUE, OPAQUE_XATTR = safetar.WH, safetar.OPAQUE, safetar.OPAQUE_XATTR
 
@@ -109,37 +110,6 @@ def entries(tar_path: Path) -> list[LayerEntry]:
         return [e for m in tf.getmembers() if (e := _entry(m))]
 
 
-def _is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def is_opaque(path: str | os.PathLike[str]) -> bool:
-    try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
-    except OSError:
-        return False
-
-
-def _walk_sub(root: Path, rel: str) -> Iterable[tuple[str, os.stat_result]]:
-    for name in sorted(os.listdir(root / rel)):
-        child = f"{rel}/{name}"
-        st = os.lstat(root / child)
-        yield child, st
-        if stat.S_ISDIR(st.st_mode):
-            yield from _walk_sub(root, child)
-
-
-def walk(root: Path) -> list[tuple[str, os.stat_result]]:
-    """Every entry under *root*, sorted, each directory before what it holds."""
-    out: list[tuple[str, os.stat_result]] = []
-    for name in sorted(os.listdir(root)):
-        st = os.lstat(root / name)
-        out.append((name, st))
-        if stat.S_ISDIR(st.st_mode):
-            out.extend(_walk_sub(root, name))
-    return out
-
-
 def from_dir(src: Path, tar_path: Path, overlay: bool = True) -> LayerTar:
     """Write the layer tar of a directory (an overlay upper when *overlay*):
     whiteouts become .wh.NAME, opaque directories get a .wh..wh..opq entry."""
@@ -147,7 +117,7 @@ def from_dir(src: Path, tar_path: Path, overlay: bool = True) -> LayerTar:
     with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tf:
         for rel, st in walk(src):
             full = src / rel
-            if overlay and _is_whiteout(st):
+            if overlay and is_whiteout(st):
                 parent, base = os.path.split(rel)
                 ti = tarfile.TarInfo(os.path.join(parent, WH + base))
                 ti.mtime, ti.mode = int(st.st_mtime), 0o644
@@ -176,7 +146,7 @@ def from_dir(src: Path, tar_path: Path, overlay: bool = True) -> LayerTar:
 
 
 def unpack(tar_path: Path, dest: Path, whiteouts: str = "overlay") -> list[LayerEntry]:
-    """Unpack a layer tar into *dest* with the lab's one safe extractor (lab.ops.safetar):
+    """Unpack a layer tar into *dest* with the lab's one safe extractor (lab.safety.safetar):
     nothing lands outside it, no symlink is followed, a path twice is refused.
 
     whiteouts="overlay": keep deletions as overlayfs does (char device 0/0, opaque
@@ -305,3 +275,6 @@ def analyze(tars: list[Path], created_by: list[str] | None = None) -> ImageDiff:
         total += d.size
         out.append(d)
     return ImageDiff(out, total, wasted, sum(1 for e in state.values() if e.kind != "dir"))
+
+
+__all__ = ["is_opaque", "walk"]  # layers.walk / layers.is_opaque: what the overlay wrote

@@ -1,6 +1,6 @@
 """What an environment probe returns (``Check``), and the small helpers probes share.
 
-``shikumi doctor`` (lab/ops/doctor.py) runs the probes; the probe modules
+``shikumi doctor`` (lab/doctor/doctor.py) runs the probes; the probe modules
 (overlay_probe, ns_probe, cgroups_probe, tools_probe) each return ``Check``s.
 """
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lab.errors import Busy
-from lab.ops.entry import KINDS, Entry
+from lab.safety.entry import KINDS, Entry
 
 CREATING = ".creating"  # suffix of a journal being born (never matches *.jsonl)
 

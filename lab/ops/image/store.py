@@ -2,7 +2,7 @@
 
   import  a rootfs tar (or directory) -> a one-layer image      (`docker import`)
   commit  a container's upper -> a new layer on its image       (`docker commit`)
-  (save, load and export: ``lab.ops.image_tars``)
+  (save, load and export: ``lab.ops.image.tars``)
 
 Layers are kept uncompressed, so a layer's blob digest is also its diff_id (the
 digest `docker inspect` lists under RootFS.Layers). Unpacked layers, the
@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import layers, oci, overlay
-from lab.ops.journal import Journal
-from lab.ops.oci import Descriptor, History, ImageConfig, Layout
-from lab.ops.resources import make_dir
+from lab.ops import overlay
+from lab.ops.image import layers, oci
+from lab.ops.image.oci import Descriptor, History, ImageConfig, Layout
+from lab.safety.journal import Journal
+from lab.safety.resources import make_dir
 
 
 @dataclass

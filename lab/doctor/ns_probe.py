@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from lab.ops.probe import RUN_AS_ROOT, Check, one_line, run
+from lab.doctor.probe import RUN_AS_ROOT, Check, one_line, run
 
 # type -> (CLONE_* flag, needed by the lab as a whole)
 NAMESPACES: dict[str, tuple[int, bool]] = {

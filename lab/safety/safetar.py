@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops.fdwalk import (
+from lab.host.overlayfs import OPAQUE_XATTR
+from lab.safety.fdwalk import (
     Refused as _Refused,
 )
-from lab.ops.fdwalk import (
+from lab.safety.fdwalk import (
     _clear,
     _lstat_at,
     _open_dir,
@@ -49,7 +50,6 @@ from lab.ops.fdwalk import (
 
 WH = ".wh."
 OPAQUE = ".wh..wh..opq"
-OPAQUE_XATTR = "trusted.overlay.opaque"
 NAME_MAX = 255
 PATH_MAX = 4096
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -341,7 +341,7 @@ def _apply_deletion(root_fd: int, path: str, kind: str) -> None:
         if fd is None:
             return
         try:
-            from lab.ops.remove import remove_at
+            from lab.safety.remove import remove_at
 
             with os.scandir(fd) as it:
                 names = [e.name for e in it]

@@ -36,17 +36,17 @@ import time
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.ops import procs
-from lab.ops.entry import KINDS, Entry, Report, UndoResult
-from lab.ops.home import ensure_home, home_dir
-from lab.ops.journal_file import (
+from lab.safety import procs
+from lab.safety.entry import KINDS, Entry, Report, UndoResult
+from lab.safety.home import ensure_home, home_dir
+from lab.safety.journal_file import (
     CREATING,
     _fsync_dir,
     _global_lock,
     _journal_dir,
     read_journal,
 )
-from lab.ops.undo import undo_entry, validate
+from lab.safety.undo import undo_entry, validate
 
 
 class Journal:

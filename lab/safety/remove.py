@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from lab.ops.home import is_inside
+from lab.safety.home import is_inside
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 

@@ -17,8 +17,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lab.ops import libc, mounts
-from lab.ops.probe import RUN_AS_ROOT, Check, errno_text
+from lab.doctor.probe import RUN_AS_ROOT, Check, errno_text
+from lab.host import libc, mounts
 
 NAME = "overlayfs"
 VOLUME_FIX = (
@@ -51,7 +51,7 @@ def _overlay_known() -> bool | None:
 
 
 def probe_overlay(journal: object | None = None, home: Path | None = None) -> Check:
-    """Mount a real overlay. *journal* is a ``lab.ops.journal.Journal`` for *home* (or None)."""
+    """Mount a real overlay. *journal* is a ``lab.safety.journal.Journal`` for *home* (or None)."""
     if journal is not None and home is not None:
         base = str(home / f"doctor-overlay-{os.getpid()}-{secrets.token_hex(3)}")
         dir_entry = journal.record("dir", base)  # type: ignore[attr-defined]

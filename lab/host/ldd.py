@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from lab.errors import LabError
-from lab.ops import proc_run
+from lab.host import proc_run
 
 TIMEOUT = 30.0  # for listing the libraries of a set of programs
 

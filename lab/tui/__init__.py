@@ -1,0 +1,1 @@
+"""The Textual app: screens, widgets, styles. The only room that imports Textual."""
