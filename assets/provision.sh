@@ -268,6 +268,15 @@ docker_status() {
     return 1
 }
 
+ensure_docker_cli() {
+    # Debian 13's docker.io holds the daemon only: the docker command is in
+    # docker-cli, which docker.io only recommends (found in a Debian 13 VM).
+    command -v docker >/dev/null 2>&1 && return 0
+    installed docker.io || return 0
+    has_candidate docker-cli || apt-get update -q -o Acquire::Retries=3
+    if has_candidate docker-cli; then install_packages docker-cli; fi
+}
+
 apparmor_enabled() {
     [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ]
 }
@@ -286,6 +295,7 @@ main() {
             else
                 install_packages "${PACKAGES[@]}"
             fi
+            ensure_docker_cli
             if has_systemd && installed docker.io && ! docker_answers "$DEFAULT_SOCK"; then
                 say "docker: systemctl enable --now docker"
                 systemctl enable --now docker
