@@ -4,12 +4,15 @@ bundled_dir()          $SHIKUMI_LESSONS, else <repo>/lessons
 find(dirs)             lesson folders (those holding lesson.md), sorted by id
 resolve(name, dirs)    "05-libraries", "05" or "5" -> the folder (LabError if unknown/ambiguous)
 load_all(dirs, lang)   every lesson, with its problems
+part_name(part, lang)  a course part's name in *lang* (parts.toml beside the lessons)
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 import lab
@@ -89,3 +92,30 @@ def load_all(
         lesson, problems = load_lesson(folder, lang)
         out.append((folder, lesson, problems))
     return out
+
+
+PARTS_FILE = "parts.toml"
+
+
+@lru_cache(maxsize=16)
+def _parts(folder: Path) -> dict[str, dict[str, str]]:
+    """{part: {lang: name}} from *folder*/parts.toml ({} when absent or unreadable)."""
+    try:
+        with open(folder / PARTS_FILE, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {
+        str(part): {str(k): str(v) for k, v in names.items() if isinstance(v, str)}
+        for part, names in data.items()
+        if isinstance(names, dict)
+    }
+
+
+def part_name(part: str, lang: str, dirs: Iterable[Path] | None = None) -> str:
+    """*part* in *lang*: from the parts.toml of *dirs* (then the bundled one); else *part*."""
+    for folder in [*(Path(d) for d in dirs or ()), bundled_dir()]:
+        name = _parts(folder.resolve()).get(part, {}).get(lang)
+        if name:
+            return name
+    return part

@@ -29,16 +29,12 @@ from typing import Any
 from textual import constants, work
 from textual.app import App, SystemCommand
 from textual.driver import Driver
+from textual.reactive import var
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from lab.lesson.model import Lesson
-from lab.tui import applog, cjk, engine
-from lab.tui.keys import key, relabel
-from lab.tui.messages import DoctorDone
-from lab.tui.strings import s
-
-cjk.install()  # Japanese lines break between characters, not only at spaces
+from lab.tui import applog, cjk, commands, engine
 
 SessionFactory = Callable[[Lesson, Callable[[Any], None]], Any]
 log = logging.getLogger(applog.LOGGER)
@@ -50,13 +46,10 @@ class ShikumiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "shikumi-lab"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [  # noqa: RUF012
-        key("q", "quit", "key.quit"),
-        key("l", "toggle_lang", "key.lang"),
-        key("question_mark", "help", "key.help"),
-        key("b", "big", "key.big", show=False),
-        key("d", "toggle_dark", "key.theme", show=False),
-    ]
+    BINDINGS = commands.bindings("app")
+    # the app's state: screens follow it with watchers (self.watch(self.app, "lang", ...))
+    lang: var[str] = var("en")
+    big: var[bool] = var(False)
 
     def __init__(
         self,
@@ -69,15 +62,15 @@ class ShikumiApp(App[int]):
         run_doctor: bool = True,
         entries: list[engine.Entry] | None = None,
     ) -> None:
+        cjk.install()  # once, before anything draws: Japanese lines break between characters
         super().__init__()
+        self.set_reactive(ShikumiApp.lang, lang)
         self.home = home
-        self.lang = lang
         self.dirs = dirs
         self.start_lesson = lesson
         self.start_step = step
-        self.watch = watch
+        self.follow_file = watch  # --watch: reload the lesson when its file changes
         self.run_doctor = run_doctor
-        self.big = False
         self.checks: list[Any] | None = None
         self.progress = engine.ProgressStore(home)
         self._entries = entries
@@ -104,15 +97,18 @@ class ShikumiApp(App[int]):
         from lab.tui.screens.lesson_list import LessonListScreen
 
         self.theme = "textual-dark"
-        relabel(self, self.lang)
+        commands.localize(self, self.lang)
         entries = self._entries if self._entries is not None else self.load_entries()
         where = ", ".join(str(d) for d in (self.dirs or []))
         self.push_screen(LessonListScreen(entries, where))
         if self.start_lesson is not None:
-            self.open_lesson(self.start_lesson, self.start_step, self.watch)
-        if self.run_doctor:
-            self.doctor_worker()
+            self.open_lesson(self.start_lesson, self.start_step, self.follow_file)
+        if self.run_doctor:  # after the first frame: its probes fork and take the CPU
+            self.call_after_refresh(self.start_doctor)
         self._start_guard()
+
+    def start_doctor(self) -> None:
+        self.doctor_worker()
 
     def _start_guard(self) -> None:
         """With a real terminal: watch it, and catch SIGHUP/SIGTERM/SIGINT (see terminal.py)."""
@@ -166,6 +162,8 @@ class ShikumiApp(App[int]):
 
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False)
     def doctor_worker(self) -> None:
+        from lab.tui.messages import DoctorDone
+
         try:
             checks = engine.doctor_checks(self.home)
         except Exception as e:
@@ -173,7 +171,7 @@ class ShikumiApp(App[int]):
         else:
             self.post_message(DoctorDone(checks))
 
-    def on_doctor_done(self, message: DoctorDone) -> None:
+    def on_doctor_done(self, message: Any) -> None:
         if message.error:
             self.show_error(message.error)
         self.checks = message.checks
@@ -263,11 +261,9 @@ class ShikumiApp(App[int]):
     # -- global actions ------------------------------------------------------------
     def action_toggle_lang(self) -> None:
         self.lang = "ja" if self.lang == "en" else "en"
-        relabel(self, self.lang)
-        for screen in self.screen_stack:
-            relang = getattr(screen, "relang", None)
-            if relang:
-                relang(self.lang)
+
+    def watch_lang(self, lang: str) -> None:
+        commands.localize(self, lang)  # the app's own keys; each screen follows `lang` itself
 
     def action_help(self) -> None:
         from lab.tui.screens.help import HelpScreen
@@ -277,10 +273,6 @@ class ShikumiApp(App[int]):
 
     def action_big(self) -> None:
         self.big = not self.big
-        for screen in self.screen_stack:
-            set_big = getattr(screen, "set_big", None)
-            if set_big:
-                set_big(self.big)
 
     def deliver_screenshot(
         self, filename: str | None = None, path: str | None = None, time_format: str | None = None
@@ -304,31 +296,12 @@ class ShikumiApp(App[int]):
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The command palette: every key's action, by name, in the app's language."""
+        """The command palette: every key's action, by name, in the app's language (from
+        the command table, as the keys and the help are)."""
         lang = self.lang
-        lesson_screen = screen if screen in self.lesson_screens() else None
-        if lesson_screen is not None:
-            for label, action, help_text in (
-                ("key.run", "run", "run this step's commands, views and checks"),
-                ("key.next", "next", "go to the next step"),
-                ("key.prev", "previous", "go to the previous step"),
-                ("key.jump", "jump", "jump to a step"),
-                ("key.hint", "hint", "show one more hint"),
-                ("key.solution", "solution", "show the solution"),
-                ("key.run_solution", "run_solution", "run the step with its solution"),
-                (
-                    "key.try",
-                    "try_it",
-                    "a real shell in the step's context; checks run when you exit",
-                ),
-                ("key.reset", "reset", "clean up the lesson and start it again"),
-                ("key.back", "back", "back to the lesson list"),
-                ("key.outline", "outline", "show or hide the step outline"),
-            ):
-                yield SystemCommand(
-                    s(label, lang), help_text, lambda a=action: lesson_screen.run_action(a)
-                )
-        yield SystemCommand(s("key.lang", lang), "English / 日本語", self.action_toggle_lang)
-        yield SystemCommand(s("key.big", lang), "big screen: fewer, wider columns", self.action_big)
-        yield SystemCommand(s("key.help", lang), "what each key does", self.action_help)
+        if screen in self.lesson_screens():
+            for title, help_text, action in commands.palette("lesson", lang):
+                yield SystemCommand(title, help_text, lambda a=action: screen.run_action(a))
+        for title, help_text, action in commands.palette("app", lang):
+            yield SystemCommand(title, help_text, lambda a=action: self.run_action(a))
         yield from super().get_system_commands(screen)

@@ -23,10 +23,22 @@ TEXTUAL_CHUNK = re.compile(rf"{UNIT}\s*|[^\s{CJK}]+\s*|\s+")
 RICH_WORD = re.compile(rf"\s*(?:{UNIT}|[^\s{CJK}]+)\s*")
 
 
-def install() -> None:
-    """Patch the word splitters of Textual's and Rich's wrappers (idempotent)."""
-    import rich._wrap
-    import textual._wrap
+# (module, name, our regex): the private names patched; rich is pinned in pyproject.toml
+# and tests/test_tui_catalog.py fails loudly if a release renames them
+PATCHED = (("textual._wrap", "re_chunk", TEXTUAL_CHUNK), ("rich._wrap", "re_word", RICH_WORD))
 
-    textual._wrap.re_chunk = TEXTUAL_CHUNK
-    rich._wrap.re_word = RICH_WORD
+
+def install() -> list[str]:
+    """Patch the word splitters of Textual's and Rich's wrappers (idempotent; the app
+    calls it once). Returns the names it could not find (then nothing is patched there:
+    lines break at spaces only, as without the patch)."""
+    import importlib
+
+    missing = []
+    for module_name, name, regex in PATCHED:
+        module = importlib.import_module(module_name)
+        if hasattr(module, name):
+            setattr(module, name, regex)
+        else:
+            missing.append(f"{module_name}.{name}")
+    return missing

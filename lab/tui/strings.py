@@ -39,6 +39,7 @@ _EN: dict[str, str] = {
     "key.big": "Big",
     "key.outline": "Outline",
     "key.theme": "Light/dark",
+    "key.palette": "Commands",
     "step": "Step",
     "step.commands": "Commands this step runs",
     "step.try": "Try it yourself",
@@ -124,6 +125,7 @@ _JA: dict[str, str] = {
     "key.big": "拡大",
     "key.outline": "目次",
     "key.theme": "明/暗",
+    "key.palette": "コマンド",
     "step": "ステップ",
     "step.commands": "このステップが実行するコマンド",
     "step.try": "自分でやってみよう",
@@ -176,6 +178,12 @@ _JA: dict[str, str] = {
 }
 
 _ALL = {"en": _EN, "ja": _JA}
+LANGS = tuple(_ALL)
+
+
+def catalog() -> dict[str, dict[str, str]]:
+    """Every language's table (copies), e.g. for the test that each key has both."""
+    return {lang: dict(table) for lang, table in _ALL.items()}
 
 
 def s(key: str, lang: str) -> str:

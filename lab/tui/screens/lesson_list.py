@@ -3,7 +3,8 @@
 Availability comes from ``doctor``, probed in a worker after the list is on
 screen, so the list is interactive at once and fills in "ready / needs …" a
 moment later. The highlighted lesson's details (and, if the machine lacks
-something, what and how to fix it) show on the right.
+something, what and how to fix it) show on the right. The screen follows the
+app's ``lang``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from lab.tui import applog, engine
-from lab.tui.keys import key, relabel
+from lab.lesson.catalog import part_name
+from lab.tui import applog, commands, engine
 from lab.tui.strings import s
 
 
@@ -34,18 +35,9 @@ def _fit(text: str, width: int) -> str:
     return set_cell_size(text, width - 1).rstrip() + "…"
 
 
-# the parts of the bundled course, in Japanese (a lesson directory of one's own keeps its own)
-PART_JA = {
-    "The host": "ホスト",
-    "A container by hand": "手で作るコンテナ",
-    "Images": "イメージ",
-    "Storage and network": "ストレージとネットワーク",
-    "Docker's parts by hand": "Docker の部品を手で",
-}
-
-
-def part_label(part: str, lang: str) -> str:
-    return PART_JA.get(part, part) if lang == "ja" else part
+def part_label(part: str, lang: str, dirs: list[Any] | None = None) -> str:
+    """A course part's name in *lang* (lesson data: parts.toml beside the lessons)."""
+    return part_name(part, lang, dirs)
 
 
 def group_by_part(entries: list[engine.Entry], other: str) -> list[tuple[str, list[engine.Entry]]]:
@@ -58,7 +50,7 @@ def group_by_part(entries: list[engine.Entry], other: str) -> list[tuple[str, li
 
 @applog.guarded
 class LessonListScreen(Screen):
-    BINDINGS = [key("enter", "open", "key.open", priority=True)]  # noqa: RUF012
+    BINDINGS = commands.bindings("list")
 
     def __init__(self, entries: list[engine.Entry], where: str = "") -> None:
         super().__init__()
@@ -82,9 +74,10 @@ class LessonListScreen(Screen):
         return self.app_.lang
 
     def on_mount(self) -> None:
-        relabel(self, self.lang)
+        commands.localize(self, self.lang)
         self.refresh_entries()
         self.query_one("#lessons", OptionList).focus()
+        self.watch(self.app, "lang", self.relang, init=False)
 
     # -- rows ----------------------------------------------------------------------
     def availability(self, entry: engine.Entry) -> tuple[str, str, list[Any]]:
@@ -144,7 +137,10 @@ class LessonListScreen(Screen):
         width = min(34, max(_cells(x) for x in titles))
         for part, entries in group_by_part(self.entries, s("list.other", lang)):
             options.append(
-                Option(Text(part_label(part, lang), style="bold underline"), disabled=True)
+                Option(
+                    Text(part_label(part, lang, self.app_.dirs), style="bold underline"),
+                    disabled=True,
+                )
             )
             options += [Option(self.row(e, width), id=e.id) for e in entries]
         ol.add_options(options)
@@ -227,5 +223,5 @@ class LessonListScreen(Screen):
         self.app_.open_lesson(entry.lesson)
 
     def relang(self, lang: str) -> None:
-        relabel(self, lang)
+        commands.localize(self, lang)
         self.refresh_entries()

@@ -6,33 +6,39 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from markdown_it import MarkdownIt
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
 from lab.lesson.model import Step
-from lab.tui.cjk import CJK, install
+from lab.tui.cjk import CJK
 from lab.tui.strings import s
-
-install()  # Japanese lines break between characters, not only at spaces
 
 # a line break between two Japanese characters: Markdown would make it a space
 _CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
-_FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
+_PARSER = MarkdownIt("commonmark")  # the parser Textual's Markdown widget uses
 
 
 def join_cjk_lines(markdown: str) -> str:
     """Join the source's line breaks inside Japanese sentences (outside code blocks), so
-    the text does not show stray spaces where the author wrapped a line."""
-    parts = _FENCE.split(markdown)
-    # split() with a group: text, fence, text, fence…; text after an odd number of
-    # fences is inside a block
-    out, inside = [], False
-    for part in parts:
-        if part in ("```", "~~~"):
-            inside = not inside
-            out.append(part)
+    the text does not show stray spaces where the author wrapped a line. Code blocks
+    are found by the Markdown parser itself (fenced or indented, any fence length)."""
+    lines = markdown.splitlines(keepends=True)
+    code = [False] * len(lines)
+    for token in _PARSER.parse(markdown):
+        if token.type in ("fence", "code_block") and token.map:
+            for i in range(*token.map):
+                code[i] = True
+    out: list[str] = []
+    prose: list[str] = []
+    for line, in_code in zip(lines, code, strict=True):
+        if in_code:
+            out.append(_CJK_BREAK.sub("", "".join(prose)))
+            prose = []
+            out.append(line)
         else:
-            out.append(part if inside else _CJK_BREAK.sub("", part))
+            prose.append(line)
+    out.append(_CJK_BREAK.sub("", "".join(prose)))
     return "".join(out)
 
 
