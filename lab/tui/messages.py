@@ -1,4 +1,9 @@
-"""Messages the app's thread workers post to screens (events cross threads only this way)."""
+"""Messages the app's thread workers post to screens (events cross threads only this way).
+
+One message class per engine event, each carrying the plain dataclass the engine
+made (lab/lesson/run_events.py for a running step, lab/lesson/session.py for the
+session's own ends); screens handle them with ``@on``. ``for_event`` picks the class.
+"""
 
 from __future__ import annotations
 
@@ -6,39 +11,78 @@ from typing import Any
 
 from textual.message import Message
 
+from lab.lesson import run_events, session
 
-class EngineEvent(Message):
-    """One event from the runner (ActionStarted, Output, ViewReady, …), as it happened."""
+
+class EngineMessage(Message):
+    """Base of the engine's messages: ``event`` is the engine's own dataclass."""
 
     def __init__(self, event: Any) -> None:
         super().__init__()
         self.event = event
 
 
-class StepEnded(Message):
-    """run_step returned (result) or raised (error: one line for the learner)."""
-
-    def __init__(
-        self, index: int, result: Any = None, error: str = "", solution: bool = False
-    ) -> None:
-        super().__init__()
-        self.index = index
-        self.solution = solution
-        self.result = result
-        self.error = error
+class ActionStarted(EngineMessage):
+    """A step's command (or operation, view, check) started."""
 
 
-class ChecksEnded(Message):
-    """check_step returned after try it yourself."""
+class StepOutput(EngineMessage):
+    """Lines of a running command's output (stdout or stderr)."""
 
-    def __init__(
-        self, index: int, checks: list[Any], error: str = "", views: list[Any] | None = None
-    ) -> None:
-        super().__init__()
-        self.index = index
-        self.checks = checks
-        self.error = error
-        self.views = views or []  # the step's views, collected again after the learner's turn
+
+class ActionFinished(EngineMessage):
+    """A step's command ended (its ActionResult)."""
+
+
+class ViewReady(EngineMessage):
+    """A view of the step was collected."""
+
+
+class CheckDone(EngineMessage):
+    """One check of the step was judged."""
+
+
+class StepFinished(EngineMessage):
+    """The runner ended a step (its StepResult)."""
+
+
+class SessionOpened(EngineMessage):
+    """The lesson's session (journal + runner) is open, or could not be (event.error).
+
+    Opening may first undo a dead session's journal (kills, unmounts, docker rm):
+    it runs in a worker, never on the event loop."""
+
+
+class SessionClosed(EngineMessage):
+    """A session was closed (cleaned up) in a worker; event.error: one line if that failed."""
+
+
+class StepEnded(EngineMessage):
+    """run_step returned (event.result) or raised (event.error: one line for the learner)."""
+
+
+class ChecksEnded(EngineMessage):
+    """check_step returned after try it yourself (event.checks, event.views)."""
+
+
+_BY_TYPE: dict[type, type[EngineMessage]] = {
+    run_events.ActionStarted: ActionStarted,
+    run_events.Output: StepOutput,
+    run_events.ActionFinished: ActionFinished,
+    run_events.ViewReady: ViewReady,
+    run_events.CheckDone: CheckDone,
+    run_events.StepFinished: StepFinished,
+    session.Opened: SessionOpened,
+    session.Closed: SessionClosed,
+    session.StepEnded: StepEnded,
+    session.ChecksEnded: ChecksEnded,
+}
+
+
+def for_event(event: Any) -> EngineMessage | None:
+    """The message that carries *event* (None for an event the app does not know)."""
+    kind = _BY_TYPE.get(type(event))
+    return kind(event) if kind is not None else None
 
 
 class DoctorDone(Message):
@@ -46,23 +90,3 @@ class DoctorDone(Message):
         super().__init__()
         self.checks = checks
         self.error = error  # the probe failed: one line (details in the app's log)
-
-
-class SessionOpened(Message):
-    """The lesson's session (journal + runner) is open, or could not be (error).
-
-    Opening may first undo a dead session's journal (kills, unmounts, docker rm):
-    it runs in a worker, never on the event loop."""
-
-    def __init__(self, session: Any, error: str = "") -> None:
-        super().__init__()
-        self.session = session
-        self.error = error
-
-
-class SessionClosed(Message):
-    """A session was closed (cleaned up) in a worker; error: one line if that failed."""
-
-    def __init__(self, error: str = "") -> None:
-        super().__init__()
-        self.error = error

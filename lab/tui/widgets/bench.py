@@ -135,3 +135,36 @@ class Bench(Vertical):
 
     def on_resize(self) -> None:
         self.relayout()
+
+    def replay(self, result: Any) -> None:
+        """A runner that reported only at the end: show its step's commands and views now."""
+        for a in result.actions:
+            self.transcript.started(a.command)
+            if a.stdout:
+                self.transcript.output(a.stdout)
+            if a.stderr:
+                self.transcript.output(a.stderr, "stderr")
+            self.transcript.finished(a)
+        for v in result.views:
+            self.view_ready(v)
+
+    def explain(self, result: Any, passed_line: str) -> tuple[str, str]:
+        """Say in the transcript how a step ended; returns the status line (text, style)."""
+        lang = self.lang
+        if result.status == "passed":
+            took = f" · {result.seconds:.2f} s" if result.seconds else ""
+            return passed_line + took, "green"
+        if result.status == "failed":
+            reason = result.reason or next(
+                (f"{c.message}: {c.reason}" for c in result.checks if not c.ok), ""
+            )
+            bad = next((a for a in result.actions if not a.ok), None)
+            if bad is not None and not reason:
+                reason = bad.note or f"`{bad.command.splitlines()[0]}` exited {bad.exit}"
+            failed, retry = s("status.failed", lang), s("status.retry", lang)
+            self.transcript.note(f"✗ {failed}: {reason}\n→ {retry}", "bold red")
+            return f"✗ {failed}: {reason} — {retry}", "bold red"
+        reason = f": {result.reason}" if result.reason else ""
+        line = f"– {s('status.' + result.status, lang)}{reason}"
+        self.transcript.note(line, "yellow")
+        return line, "yellow"
