@@ -24,6 +24,15 @@ def test_import_contracts_hold() -> None:
     assert "3 kept, 0 broken" in r.stdout, r.stdout[-2000:]
 
 
+def test_no_module_is_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sorted((ROOT / "lab").rglob("*.py"))
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines (split them by what they hold): {long}"
+
+
 def test_every_room_is_a_package() -> None:
     """import-linter sees a room only if it is a package with an __init__.py."""
     for room in (

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lab.doctor.cgroups_probe import CgroupLayout, detect_layout
-from lab.ops import cgroups
+from lab.ops import cgroup_usage, cgroups
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "show": (str, True),  # memory | cpu | pids
@@ -128,8 +128,8 @@ def _cpu_quota(cg: cgroups.Cgroup) -> float | None:
         if len(parts) == 2 and parts[0] != "max":
             return int(parts[0]) / int(parts[1])
         return None
-    q = cgroups._int(cg.read("cpu", "cpu.cfs_quota_us"))
-    per = cgroups._int(cg.read("cpu", "cpu.cfs_period_us"))
+    q = cgroup_usage._int(cg.read("cpu", "cpu.cfs_quota_us"))
+    per = cgroup_usage._int(cg.read("cpu", "cpu.cfs_period_us"))
     return q / per if q and q > 0 and per else None
 
 
