@@ -33,13 +33,13 @@ POPEN_ALLOWED = {
     "lab/host/proc_run.py": "start(): finish() bounds it and kills its group",
     "lab/safety/resources.py": "spawn(): a long-running process recorded in the journal, "
     "killed (with everything carrying its marker) by the journal's undo",
-    "lab/tui/screens/lesson.py": "the learner's interactive try shell, in the foreground "
+    "lab/tui/screens/lesson_session.py": "the learner's interactive try shell, in the foreground "
     "terminal for as long as the learner works in it",
 }
 # a no-argument .wait() is unbounded; these are not processes the lab ran to an end
 WAIT_ALLOWED = {
-    ("lab/tui/screens/lesson.py", "worker"): "a Textual worker, not a process",
-    ("lab/tui/screens/lesson.py", "shell"): "the learner's interactive try shell",
+    ("lab/tui/screens/lesson_session.py", "worker"): "a Textual worker, not a process",
+    ("lab/tui/screens/lesson_session.py", "shell"): "the learner's interactive try shell",
 }
 
 

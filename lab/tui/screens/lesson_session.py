@@ -145,8 +145,9 @@ class SessionScreen(Screen):
             self.owner.live.discard(self)
             return
         self.set_status(s("status.cleanup", self.lang))
+        worker = self.close_worker()
         try:
-            await self.close_worker().wait()
+            await worker.wait()
         except Exception as e:  # WorkerFailed: the worker reported its own error already
             self.app.log.error(f"close: {e}")
         finally:
