@@ -12,12 +12,11 @@ import os
 import stat
 import tarfile
 
+from lab.safety.remove import DIR_NOFOLLOW, remove_at
+
 
 class Refused(Exception):
     """A member the extractor will not write (the message says why)."""
-
-
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _open_parent(root_fd: int, path: str, create: bool) -> int | None:
@@ -29,13 +28,13 @@ def _open_parent(root_fd: int, path: str, create: bool) -> int | None:
         for part in path.split("/")[:-1]:
             walked = f"{walked}/{part}" if walked else part
             try:
-                nxt = os.open(part, _DIR, dir_fd=fd)
+                nxt = os.open(part, DIR_NOFOLLOW, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     os.close(fd)
                     return None
                 os.mkdir(part, 0o755, dir_fd=fd)
-                nxt = os.open(part, _DIR, dir_fd=fd)
+                nxt = os.open(part, DIR_NOFOLLOW, dir_fd=fd)
             except OSError as ex:
                 if ex.errno in (errno.ELOOP, errno.ENOTDIR):  # (a symlink gives either)
                     st = _lstat_at(fd, part)
@@ -61,8 +60,6 @@ def _lstat_at(fd: int, name: str) -> os.stat_result | None:
 def _clear(fd: int, name: str, keep_dir: bool) -> bool:
     """Remove what is at *name* (unless it is a directory and *keep_dir*); True if a
     directory is kept. Never writes through what was there."""
-    from lab.safety.remove import remove_at
-
     st = _lstat_at(fd, name)
     if st is None:
         return False
@@ -113,7 +110,7 @@ def _open_dir(root_fd: int, path: str) -> int | None:
     if pfd is None:
         return None
     try:
-        return os.open(path.rsplit("/", 1)[-1], _DIR, dir_fd=pfd)
+        return os.open(path.rsplit("/", 1)[-1], DIR_NOFOLLOW, dir_fd=pfd)
     except FileNotFoundError:
         return None
     except OSError as ex:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from lab.safety.home import is_inside
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# a directory opened without following a symlink in its place (also fdwalk's and safetar's)
+DIR_NOFOLLOW = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _mnt_id(fd: int) -> int:
@@ -36,7 +37,7 @@ def _mnt_id(fd: int) -> int:
 
 def _open_dir(name: str, dir_fd: int | None) -> int:
     """Open directory *name* (relative to *dir_fd*) without following a symlink in its place."""
-    return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    return os.open(name, DIR_NOFOLLOW, dir_fd=dir_fd)
 
 
 def _open_parent(path: str, home: Path) -> tuple[int, str]:

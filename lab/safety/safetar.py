@@ -47,12 +47,12 @@ from lab.safety.fdwalk import (
     _renamed,
     _times,
 )
+from lab.safety.remove import DIR_NOFOLLOW, remove_at
 
 WH = ".wh."
 OPAQUE = ".wh..wh..opq"
 NAME_MAX = 255
 PATH_MAX = 4096
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass
@@ -149,7 +149,7 @@ def extract(
             raise LabError(f"{tar_path}: a broken tar ({ex}); not unpacked") from None
         plan, out = _plan(tar_path, dest, members, whiteouts, devices, duplicates)
         try:
-            root_fd = os.open(dest, _DIR)
+            root_fd = os.open(dest, DIR_NOFOLLOW)
         except OSError as ex:
             raise LabError(
                 f"{tar_path}: cannot unpack into {dest}: {ex.strerror or ex}"
@@ -321,7 +321,7 @@ def _dir_attrs(root_fd: int, m: tarfile.TarInfo) -> None:
         return  # replaced by a later member
     try:
         try:
-            fd = os.open(m.name.rsplit("/", 1)[-1], _DIR, dir_fd=pfd)
+            fd = os.open(m.name.rsplit("/", 1)[-1], DIR_NOFOLLOW, dir_fd=pfd)
         except OSError:
             return  # replaced by a later member (not a directory any more)
         try:
@@ -341,8 +341,6 @@ def _apply_deletion(root_fd: int, path: str, kind: str) -> None:
         if fd is None:
             return
         try:
-            from lab.safety.remove import remove_at
-
             with os.scandir(fd) as it:
                 names = [e.name for e in it]
             for n in names:
