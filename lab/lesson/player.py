@@ -36,6 +36,7 @@ from lab.lesson.runner import (
     Runner,
     ViewReady,
 )
+from lab.lesson.variables import fill_display
 from lab.safety.journal import Journal
 
 _STATUS_STYLE = {
@@ -193,7 +194,13 @@ def play_lesson(
         for i, step in enumerate(lesson.steps):
             if stop.is_set():
                 break
-            _print_step_head(console, lesson, i, lang, runner.vars.fill_known)
+            _print_step_head(  # values known now; words naming the step for the others
+                console,
+                lesson,
+                i,
+                lang,
+                lambda x, i=i: fill_display(x, runner.vars, lesson.steps, lang, i),
+            )
             r = runner.run_step(i, cancel=stop, solution=True)
             results.append(r)
             style = _STATUS_STYLE.get(r.status, "")

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from lab.errors import LabError
 from lab.lesson.model import CheckResult, Lesson, Step, StepResult, ViewResult
+from lab.lesson.variables import Variables, fill_display
 
 LOCK_WAIT = 60.0  # closing waits this long for a cancelled action to give the session back
 
@@ -123,6 +124,7 @@ class LessonSession:
         self.cancel_event = threading.Event()
         self.lock = threading.Lock()  # held by whatever uses the session
         self.mtime = 0.0  # the lesson files' time when loaded (for watching)
+        self.lang = "en"  # the language of the words ``fill`` shows for a value not known yet
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -189,12 +191,16 @@ class LessonSession:
         self.solution_shown.add(self.index)
         return True
 
-    def fill(self, text: str) -> str:
-        """*text* with the values the session knows filled in ($WORK, a spawned pid…)."""
+    def fill(self, text: str, lang: str | None = None) -> str:
+        """*text* as the screen shows it: the values known now (the home, a spawned pid,
+        an earlier step's output), words naming the step to run for the others."""
         variables = getattr(getattr(self.session, "runner", None), "vars", None)
-        return variables.fill_known(text) if variables is not None else text
+        if not isinstance(variables, Variables):  # not open yet: the home, the work dir…
+            variables = Variables.before_run(self.lesson.id, self.lesson.path)
+        return fill_display(text, variables, self.lesson.steps, lang or self.lang, self.index)
 
     def set_lang(self, lang: str) -> None:
+        self.lang = lang
         runner = getattr(self.session, "runner", None)
         if runner is not None and hasattr(runner, "lang"):
             runner.lang = lang

@@ -26,12 +26,14 @@ multi-line output safely.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.safety.home import home_dir
 
 PATTERN = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 PLAIN = ("home", "work", "lesson", "assets")
@@ -109,6 +111,13 @@ class Variables:
     pids: dict[str, int] = field(default_factory=dict)
     outs: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def before_run(cls, lesson_id: str, lesson_path: Path) -> Variables:
+        """The values known before a lesson opens (the home, its work folder, …), as the
+        runner will set them: for showing a step's commands before it runs."""
+        home = Path(os.path.abspath(home_dir()))
+        return cls(home=home, work=home / "work" / lesson_id, lesson=lesson_path)
+
     def value(self, name: str) -> str:
         if name in PLAIN:
             return str(getattr(self, name))
@@ -170,3 +179,66 @@ class Variables:
                 for k, v in obj.items()
             }
         return obj
+
+
+# -- for display: what the screen and `play` show ------------------------------------------
+# A value not known yet (its step has not run) is shown as words a learner understands,
+# never as `{{out.x}}`: the step that makes it and what to do.
+_NOT_YET = {
+    "out": {
+        "en": "‹the output of step {n} — run it first›",
+        "ja": "‹ステップ {n} の出力 — 先にそのステップを実行›",
+    },
+    "out.here": {
+        "en": "‹what this step prints — press r›",
+        "ja": "‹このステップの出力 — r で実行›",
+    },
+    "pid": {
+        "en": "‹the PID from step {n} — run it first›",
+        "ja": "‹ステップ {n} の PID — 先にそのステップを実行›",
+    },
+    "pid.here": {
+        "en": "‹the PID this step starts — press r›",
+        "ja": "‹このステップが起動するプロセスの PID — r で実行›",
+    },
+    "unknown": {"en": "‹{name}: not known yet›", "ja": "‹{name}：まだ不明›"},
+}
+
+
+def makers(steps: Any) -> dict[str, int]:
+    """``{"out.STEP": index, "pid.NAME": index}``: which step (0-based) makes each value."""
+    out: dict[str, int] = {}
+    for i, step in enumerate(steps):
+        out.setdefault(f"out.{step.id}", i)
+        for a in step.actions:
+            if a.kind == "spawn" and a.attrs.get("name"):
+                out.setdefault(f"pid.{a.attrs['name']}", i)
+    return out
+
+
+def not_yet(name: str, made_by: dict[str, int], lang: str, current: int = -1) -> str:
+    """The words shown instead of the value of *name* while its step has not run."""
+    lang = lang if lang in ("en", "ja") else "en"
+    head = name.partition(".")[0]
+    if name not in made_by or head not in ("out", "pid"):
+        return _NOT_YET["unknown"][lang].format(name=name)
+    index = made_by[name]
+    key = f"{head}.here" if index == current else head
+    return _NOT_YET[key][lang].format(n=index + 1)
+
+
+def fill_display(
+    text: str, variables: Variables, steps: Any = (), lang: str = "en", current: int = -1
+) -> str:
+    """*text* as the screen shows it: every ``{{name}}`` replaced by its value, or, when the
+    value is not known yet, by words naming the step that makes it (see ``not_yet``). Never
+    leaves ``{{`` in the text and never raises."""
+    made_by = makers(steps)
+
+    def one(m: re.Match[str]) -> str:
+        try:
+            return variables.value(m.group(1))
+        except UnknownVariable:
+            return not_yet(m.group(1), made_by, lang, current)
+
+    return PATTERN.sub(one, text)

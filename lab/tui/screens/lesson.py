@@ -120,7 +120,7 @@ class LessonScreen(SessionScreen):
         self.outline.show(self.lesson, self.ctl.shown_statuses(), self.index, self.lang)
 
     def fill_prose(self, text: str) -> str:
-        return self.ctl.fill(text)
+        return self.ctl.fill(text, self.lang)
 
     def refresh_explanation(self, keep_scroll: bool = False) -> None:
         lang, index = self.lang, self.index

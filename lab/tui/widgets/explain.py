@@ -69,7 +69,7 @@ def step_markdown(
         f"## {s('step', lang)} {number}/{total} · {step.title_in(lang)}",
         fill(step.text_in(lang).strip()),
     ]
-    cmds = commands_of(step)
+    cmds = [fill(c) for c in commands_of(step)]  # as they will run: real paths and pids
     if cmds:
         parts.append(f"**{s('step.commands', lang)}**")
         parts.append("```sh\n" + "\n".join(cmds) + "\n```")
@@ -80,7 +80,7 @@ def step_markdown(
     for i, hint in enumerate(hints[:hints_shown]):
         parts.append(f"> **{s('step.hint', lang)} {i + 1}/{len(hints)}** {fill(hint.strip())}")
     if solution:
-        sol = "\n".join(a.body.rstrip() for a in step.of("solution"))
+        sol = fill("\n".join(a.body.rstrip() for a in step.of("solution")))
         if sol:
             parts.append(
                 f"### {s('step.solution', lang)}\n\n```sh\n{sol}\n```\n\n*{s('step.solution_keys', lang)}*"
