@@ -36,6 +36,7 @@ from tests.support import REPO, shikumi
 CORPUS = Path(__file__).parent / "lint_corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 PID = (str, int)
+SAYS = {"says": (str, False), "says_ja": (str, False)}  # a pattern's words (lint: required)
 REG = Registry(
     views={
         "tree": spec_from({"path": (str, True), "depth": (int, False)}),
@@ -46,10 +47,10 @@ REG = Registry(
             {"path": (str, True), "type": (str, False), "message": (str, True)}
         ),
         "file-contains": spec_from(
-            {"path": (str, True), "pattern": (str, True), "message": (str, True)}
+            {"path": (str, True), "pattern": (str, True), "message": (str, True), **SAYS}
         ),
         "output-matches": spec_from(
-            {"pattern": (str, True), "of": (str, False), "message": (str, True)}
+            {"pattern": (str, True), "of": (str, False), "message": (str, True), **SAYS}
         ),
         "ns-differ": spec_from(
             {

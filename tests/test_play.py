@@ -28,6 +28,8 @@ echo nothing here
 ```
 ```check output-matches
 pattern = "^something else$"
+says = "the words something else"
+says_ja = "something else という語"
 message = "the output says something else"
 ```
 
@@ -83,7 +85,9 @@ def test_failing_check_exits_1_and_names_step_and_reason(tmp_path: Path) -> None
     r = shikumi("play", str(folder), home=tmp_path / "home")
     assert r.returncode == 1
     assert "bad-step" in r.stdout and "the output says something else" in r.stdout
-    assert "does not match /^something else$/" in r.stdout
+    # what was looked for and what was seen, in words: never the pattern
+    assert "does not show the words something else yet" in r.stdout
+    assert "nothing here" in r.stdout and "^something" not in r.stdout
     j = shikumi(
         "play",
         "--all",

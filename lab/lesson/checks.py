@@ -3,7 +3,10 @@
 ``KINDS[kind]`` maps each parameter to its type (a type or a tuple of types, as
 ``isinstance`` takes them); ``REQUIRED[kind]`` names the ones a check must
 give. Every kind takes ``message`` (what it verifies, required) and
-``message_ja``. ``spec(kind)`` gives ``{param: (type, required)}`` like the view
+``message_ja``; a kind with a ``pattern`` also takes ``says``/``says_ja``, what the
+pattern looks for in words (the linter requires them with a pattern): a reason
+(lab/lesson/check_words.py) says what was expected and what was seen in the
+learner's language and never quotes a pattern or the check's command. ``spec(kind)`` gives ``{param: (type, required)}`` like the view
 registry does. ``evaluate(action, ctx)`` never raises: a problem becomes a
 failing ``CheckResult`` whose reason says what went wrong.
 """
@@ -17,12 +20,16 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host import mounts
-from lab.lesson.context import Context
+from lab.lesson.check_words import clip, say
+from lab.lesson.context import Context, ContextError
 from lab.lesson.model import Action, CheckResult
+from lab.lesson.variables import UnknownVariable
 
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 PidSpec = (str, int)
 _COMMON: dict[str, Any] = {"message": str, "message_ja": str}
+# what a check's pattern looks for, in words (a reason never quotes the pattern)
+_SAYS: dict[str, Any] = {"says": str, "says_ja": str}
 
 KINDS: dict[str, dict[str, Any]] = {
     "path-exists": {"path": str, "type": str},  # type: file | dir | symlink
@@ -36,8 +43,10 @@ KINDS: dict[str, dict[str, Any]] = {
     "mount-present": {"target": str, "fstype": str, "in": PidSpec},
     "process-running": {"name": str},
 }
-for _params in KINDS.values():
+for _kind, _params in KINDS.items():
     _params.update(_COMMON)
+    if "pattern" in _params:
+        _params.update(_SAYS)
 
 REQUIRED: dict[str, frozenset[str]] = {
     "path-exists": frozenset({"path"}),
@@ -68,29 +77,40 @@ class _Fail(Exception):
 Verdict = tuple[bool, str]  # (ok, what was seen)
 
 
-def _read(path: str, limit: int = 1 << 20) -> str:
+def _read(path: str, lang: str, limit: int = 1 << 20) -> str:
     try:
         with open(path, "rb") as f:
             return f.read(limit).decode("utf-8", "replace")
     except OSError as e:
-        raise _Fail(f"cannot read {path}: {e.strerror}") from None
+        raise _Fail(say("cannot.read", lang, path=path, why=e.strerror)) from None
 
 
-def _search(pattern: str, text: str, where: str) -> Verdict:
+def _search(p: dict, text: str, where: str, lang: str) -> Verdict:
+    """Whether *text* matches the check's pattern, said with its ``says`` words: the
+    reason names what was looked for and quotes what was seen, never the pattern."""
+    pattern = p["pattern"]
+    says = str((p.get("says_ja") if lang == "ja" else None) or p.get("says") or "")
+    says = says or say("says.default", lang)
     try:
         m = re.search(pattern, text, re.MULTILINE)
-    except re.error as e:
-        raise _Fail(f"bad pattern /{pattern}/: {e}") from None
+    except re.error as e:  # an author's mistake (the linter catches it first)
+        raise _Fail(f"the check's pattern is not valid: {e}") from None
     if m:
-        return True, f"{where} matches /{pattern}/: {m.group(0).strip()[:80]!r}"
-    shown = text.strip().splitlines()[-1:] or [""]
-    return False, f"{where} does not match /{pattern}/ (last line: {shown[0][:80]!r})"
+        return True, say("found", lang, where=where, says=says, seen=clip(m.group(0)))
+    lines = text.strip().splitlines()
+    if not lines:
+        return False, say("not.found.empty", lang, where=where, says=says)
+    return False, say("not.found", lang, where=where, says=says, last=clip(lines[-1]))
+
+
+def _kind_word(kind: str, lang: str) -> str:
+    return say(f"kind.{kind}", lang)
 
 
 def _path_exists(p: dict, ctx: Context) -> Verdict:
-    path, want = p["path"], p.get("type", "")
+    path, want, lang = p["path"], p.get("type", ""), ctx.lang
     if not os.path.lexists(path):
-        return False, f"{path} does not exist"
+        return False, say("path.none", lang, path=path)
     kind = "symlink" if os.path.islink(path) else "dir" if os.path.isdir(path) else "file"
     is_want = {
         "": True,
@@ -101,19 +121,22 @@ def _path_exists(p: dict, ctx: Context) -> Verdict:
     if is_want is None:
         raise _Fail(f"type must be file, dir or symlink (got {want!r})")
     if not is_want:
-        return False, f"{path} is a {kind}, not a {want}"
-    return True, f"{path} exists ({kind})"
+        return False, say(
+            "path.kind", lang, path=path, kind=_kind_word(kind, lang), want=_kind_word(want, lang)
+        )
+    return True, say("path.is", lang, path=path, kind=_kind_word(kind, lang))
 
 
 def _path_missing(p: dict, ctx: Context) -> Verdict:
     path = p["path"]
     if os.path.lexists(path):
-        return False, f"{path} still exists"
-    return True, f"{path} does not exist"
+        return False, say("path.still", ctx.lang, path=path)
+    return True, say("path.gone", ctx.lang, path=path)
 
 
 def _file_contains(p: dict, ctx: Context) -> Verdict:
-    return _search(p["pattern"], _read(p["path"]), p["path"])
+    where = say("where.file", ctx.lang, path=p["path"])
+    return _search(p, _read(p["path"], ctx.lang), where, ctx.lang)
 
 
 def _stream(p: dict) -> str:
@@ -123,67 +146,52 @@ def _stream(p: dict) -> str:
     return s
 
 
-def _said(stream: str) -> str:
-    return {"both": "the output (stdout and stderr)"}.get(stream, f"the {stream}")
-
-
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
-    stream = _stream(p)
+    stream, lang = _stream(p), ctx.lang
     last = ctx.last(of)
-    if last is not None and last.kind == "try":
-        # the learner's own shell: its last line is always `exit`, and the step id means little
-        text = ctx.output(of, stream)
-        ok, seen = _search(p["pattern"], text, "what your shell showed")
-        return ok, seen if ok else f"nothing your shell showed matches /{p['pattern']}/ yet"
-    return _search(p["pattern"], ctx.output(of, stream), f"{_said(stream)} of step {of!r}")
+    if last is None:  # the cause, in words: the step it reads has not run
+        raise _Fail(say("step.not.run", lang, of=of))
+    if last.kind == "try":  # the learner's own shell: its last line is always `exit`
+        return _search(p, ctx.output(of, stream), say("where.try", lang), lang)
+    suffix = "" if stream == "stdout" else f".{stream}"
+    where = say(("where.step" if of == ctx.step_id else "where.of") + suffix, lang, of=of)
+    return _search(p, ctx.output(of, stream), where, lang)
 
 
 def _exit_status(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     last = ctx.last(of)
     if last is None:
-        raise _Fail(f"step {of!r} has not run a command (yet)")
+        raise _Fail(say("step.not.run", ctx.lang, of=of))
     ok = last.exit == p["status"]
-    return ok, f"step {of!r} exited {last.exit} (expected {p['status']})"
-
-
-def _short(command: str) -> str:
-    """A command as a reason quotes it: its first line, cut short (a check's script can be long)."""
-    lines = [x.strip() for x in command.strip().splitlines() if x.strip()] or [""]
-    first = lines[0] if len(lines[0]) <= 60 else lines[0][:59] + "…"
-    return first + (" …" if len(lines) > 1 and not first.endswith("…") else "")
-
-
-def _clip(line: str, width: int = 100) -> str:
-    """An error line cut in the middle, never at its end: `…: No such file or directory`
-    is the part that says what went wrong."""
-    line = line.strip()
-    return (
-        line if len(line) <= width else line[: width // 3] + "…" + line[-(width - width // 3 - 1) :]
-    )
+    return ok, say("exited", ctx.lang, of=of, exit=last.exit, want=p["status"])
 
 
 def _command(p: dict, ctx: Context) -> Verdict:
+    """The command itself is not quoted: a check's script often holds the very text
+    (a grep pattern, a file name) the learner is asked to find."""
+    lang = ctx.lang
     r = ctx.run(p["run"], str(p.get("in", "")), 10.0)
-    cmd = _short(p["run"])
     if r.error:
-        raise _Fail(f"`{cmd}` could not start: {r.error}")
+        raise _Fail(say("cmd.start", lang, why=r.error))
     if r.timed_out:
-        raise _Fail(f"`{cmd}` did not finish within 10 s")
+        raise _Fail(say("cmd.slow", lang))
     want = p.get("status", 0)
     if r.exit != want:
         # the script's last word: its error, or what it printed (a check may echo why)
-        said = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines())[-1:] or [""]
-        return False, f"`{cmd}` exited {r.exit} (expected {want}) {_clip(said[0])}".strip()
+        said = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines())[-1:]
+        if said and said[0].strip():
+            return False, say("cmd.no.said", lang, exit=r.exit, want=want, said=clip(said[0]))
+        return False, say("cmd.no", lang, exit=r.exit, want=want)
     if "pattern" in p:
         stream = _stream(p)
         text = {"stdout": r.stdout, "stderr": r.stderr, "both": r.stdout + r.stderr}[stream]
-        return _search(p["pattern"], text, f"{_said(stream)} of `{cmd}`")
-    return True, f"`{cmd}` exited {r.exit}"
+        return _search(p, text, say("where.command", lang), lang)
+    return True, say("cmd.yes", lang, exit=r.exit)
 
 
-def ns_links(pid: int, types: list[str]) -> dict[str, str]:
+def ns_links(pid: int, types: list[str], lang: str = "en") -> dict[str, str]:
     """``{type: "uts:[4026531838]"}`` from /proc/PID/ns/*."""
     out = {}
     for t in types:
@@ -192,64 +200,75 @@ def ns_links(pid: int, types: list[str]) -> dict[str, str]:
         try:
             out[t] = os.readlink(f"/proc/{pid}/ns/{t}")
         except FileNotFoundError:
-            raise _Fail(f"process {pid} does not exist (or has no {t} namespace)") from None
+            raise _Fail(say("ns.no.proc", lang, pid=pid, type=t)) from None
         except OSError as e:
-            raise _Fail(f"cannot read /proc/{pid}/ns/{t}: {e.strerror}") from None
+            raise _Fail(say("ns.no.read", lang, pid=pid, type=t, why=e.strerror)) from None
     return out
+
+
+def _pid(ctx: Context, spec: Any) -> int:
+    """``ctx.pid``, with a process not started yet said as the step to run first."""
+    try:
+        return ctx.pid(spec)
+    except ContextError:
+        name = str(spec)[4:] if str(spec).startswith("pid.") else str(spec)
+        raise _Fail(say("proc.none", ctx.lang, name=name)) from None
 
 
 def _ns_compare(same: bool) -> Callable[[dict, Context], Verdict]:
     def check(p: dict, ctx: Context) -> Verdict:
-        a, b = ctx.pid(p["a"]), ctx.pid(p["b"])
+        a, b = _pid(ctx, p["a"]), _pid(ctx, p["b"])
         types = list(p.get("types") or NS_TYPES)
-        la, lb = ns_links(a, types), ns_links(b, types)
+        la, lb = ns_links(a, types, ctx.lang), ns_links(b, types, ctx.lang)
         wrong = [t for t in types if (la[t] == lb[t]) != same]
         if wrong:
-            rel = "differ" if same else "are the same"
             pairs = ", ".join(
-                f"{t} {la[t].split(':', 1)[1]} vs {lb[t].split(':', 1)[1]}" for t in wrong
+                f"{t} {la[t].split(':', 1)[1]} / {lb[t].split(':', 1)[1]}" for t in wrong
             )
-            return False, f"pid {a} and pid {b}: {', '.join(wrong)} {rel} ({pairs})"
-        rel = "the same" if same else "different"
-        return True, f"pid {a} and pid {b} have {rel} {', '.join(types)} namespaces"
+            key = "ns.differ.bad" if same else "ns.same.bad"
+            return False, say(key, ctx.lang, a=a, b=b, types=", ".join(wrong), pairs=pairs)
+        key = "ns.same.ok" if same else "ns.differ.ok"
+        return True, say(key, ctx.lang, a=a, b=b, types=", ".join(types))
 
     return check
 
 
 def _mount_present(p: dict, ctx: Context) -> Verdict:
-    target, fstype = p.get("target"), p.get("fstype")
+    target, fstype, lang = p.get("target"), p.get("fstype"), ctx.lang
     if not target and not fstype:
         raise _Fail("mount-present needs target or fstype")
     where = p.get("in")
-    pid: int | str = ctx.pid(where) if where not in (None, "") else "self"
+    pid: int | str = _pid(ctx, where) if where not in (None, "") else "self"
     try:
         table = mounts.mounts(pid)
     except OSError as e:
-        raise _Fail(f"cannot read the mounts of pid {pid}: {e.strerror}") from None
+        raise _Fail(say("mount.no.read", lang, pid=pid, why=e.strerror)) from None
     found = [
         m
         for m in table
         if (not target or m.target == os.path.normpath(target))
         and (not fstype or m.fstype == fstype)
     ]
-    what = " ".join(
-        x for x in (f"{fstype} mount" if fstype else "mount", target and f"at {target}") if x
-    )
-    scope = f"in the mount namespace of pid {pid}" if where else "here"
+    scope = say("mount.scope", lang, pid=pid) if where else ""
     if found:
         m = found[-1]
-        return True, f"{m.fstype} {m.source} is mounted on {m.target} {scope}"
-    return False, f"no {what} {scope}"
+        return True, say(
+            "mount.ok", lang, fstype=m.fstype, source=m.source, target=m.target, scope=scope
+        )
+    key = (
+        "mount.none.both" if target and fstype else "mount.none.at" if target else "mount.none.type"
+    )
+    return False, say(key, lang, target=target, fstype=fstype, scope=scope)
 
 
 def _process_running(p: dict, ctx: Context) -> Verdict:
     name = p["name"]
     sp = ctx.spawned.get(name)
     if sp is None:
-        return False, f"no process named {name!r} was spawned"
+        return False, say("proc.none", ctx.lang, name=name)
     if not sp.alive():
-        return False, f"{name!r} (pid {sp.pid}) is not running any more"
-    return True, f"{name!r} is running as pid {sp.pid}"
+        return False, say("proc.dead", ctx.lang, name=name, pid=sp.pid)
+    return True, say("proc.ok", ctx.lang, name=name, pid=sp.pid)
 
 
 _HANDLERS: dict[str, Callable[[dict, Context], Verdict]] = {
@@ -301,8 +320,17 @@ def evaluate(action: Action, ctx: Context) -> CheckResult:
         ok, seen = _HANDLERS[kind](params, ctx)
     except _Fail as e:
         return CheckResult(kind, message, False, str(e))
+    except UnknownVariable as e:  # a value from a step not run yet: name the step
+        head, _, rest = e.name.partition(".")
+        why = (
+            say("var.pid", ctx.lang, name=rest)
+            if head == "pid"
+            else say("var.out", ctx.lang, of=rest)
+        )
+        return CheckResult(kind, message, False, why)
     except LabError as e:
         return CheckResult(kind, message, False, e.message)
     except Exception as e:  # a check never takes the runner down
-        return CheckResult(kind, message, False, f"the check broke: {type(e).__name__}: {e}")
+        why = f"{type(e).__name__}: {e}"
+        return CheckResult(kind, message, False, say("broke", ctx.lang, why=why))
     return CheckResult(kind, message, ok, seen)

@@ -194,6 +194,14 @@ class ActionChecks:
         one = self.reg.one_of.get(f.name) if f.kind == "check" else None
         if one and not any(params.get(k) for k in one):
             self.add(f.line, f"{label}: needs one of: {', '.join(one)}")
+        if f.kind == "check" and "pattern" in params and "says" in spec:  # never the pattern
+            for key in ("says", "says_ja"):
+                if not params.get(key):
+                    self.add(
+                        self.param_line(f, "pattern"),
+                        f'{label}: a check with a pattern needs {key} = "…": what the '
+                        "pattern looks for, in words (the learner is shown that, never the pattern)",
+                    )
         for key, value in params.items():
             line = self.param_line(f, key)
             param = spec.get(key)

@@ -40,6 +40,8 @@ cat {{{{work}}}}/hello.txt
 ```check file-contains
 path = "{{{{work}}}}/hello.txt"
 pattern = "hello"
+says = "the greeting"
+says_ja = "あいさつ"
 message = "the file holds the greeting"
 ```
 
@@ -61,6 +63,8 @@ echo "a line of my own" >> {{{{work}}}}/hello.txt
 ```check file-contains
 path = "{{{{work}}}}/hello.txt"
 pattern = '\\n\\S'
+says = "a second line"
+says_ja = "2 行目"
 message = "the file has a second line"
 ```
 """

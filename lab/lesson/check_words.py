@@ -1,0 +1,130 @@
+"""What a check says it saw, in the learner's language.
+
+A check's *reason* is one sentence a learner reads after ✓ or ✗: what was expected and
+what was seen, in words. It never quotes a pattern (a failed try that quotes the regex
+it wants teaches the learner to type the regex); a check with a pattern carries
+``says``/``says_ja``, the words for what the pattern looks for, and the reason uses
+those. ``say(key, lang, **values)`` formats one of the sentences below.
+"""
+
+from __future__ import annotations
+
+_EN: dict[str, str] = {
+    # where the text came from
+    "where.step": "this step's output",
+    "where.step.stderr": "this step's error output",
+    "where.step.both": "this step's output (stdout and stderr)",
+    "where.of": "the output of step “{of}”",
+    "where.of.stderr": "the error output of step “{of}”",
+    "where.of.both": "the output of step “{of}” (stdout and stderr)",
+    "where.try": "what your shell showed",
+    "where.file": "{path}",
+    "where.command": "what the check's command printed",
+    # searching
+    "found": "{where} shows {says}: “{seen}”",
+    "not.found": "{where} does not show {says} yet; its last line: “{last}”",
+    "not.found.empty": "{where} does not show {says} yet (it is empty)",
+    "says.default": "what this check looks for",
+    # the state of the machine
+    "path.none": "{path} does not exist",
+    "path.kind": "{path} is a {kind}, not a {want}",
+    "path.is": "{path} exists ({kind})",
+    "path.still": "{path} still exists",
+    "path.gone": "{path} does not exist",
+    "kind.file": "file",
+    "kind.dir": "directory",
+    "kind.symlink": "symbolic link",
+    "cannot.read": "cannot read {path}: {why}",
+    "step.not.run": "step “{of}” has not run yet: run it first (r)",
+    "exited": "step “{of}” ended with status {exit} (expected {want})",
+    "cmd.start": "the check's command could not start: {why}",
+    "cmd.slow": "the check's command did not finish within 10 s",
+    "cmd.no": "not yet: the check's command ended with status {exit} (expected {want})",
+    "cmd.no.said": "not yet: the check's command ended with status {exit} (expected {want}): “{said}”",
+    "cmd.yes": "the check's command ended with status {exit}, as expected",
+    "ns.no.proc": "process {pid} does not exist (or has no {type} namespace)",
+    "ns.no.read": "cannot read /proc/{pid}/ns/{type}: {why}",
+    "ns.differ.bad": "pid {a} and pid {b} are in different {types} namespaces ({pairs})",
+    "ns.same.bad": "pid {a} and pid {b} share the {types} namespaces ({pairs})",
+    "ns.same.ok": "pid {a} and pid {b} are in the same {types} namespaces",
+    "ns.differ.ok": "pid {a} and pid {b} are in different {types} namespaces",
+    "mount.ok": "{fstype} {source} is mounted on {target}{scope}",
+    "mount.none.at": "nothing is mounted on {target}{scope}",
+    "mount.none.type": "no {fstype} mount{scope}",
+    "mount.none.both": "no {fstype} mount on {target}{scope}",
+    "mount.scope": " in the mount namespace of pid {pid}",
+    "mount.no.read": "cannot read the mounts of pid {pid}: {why}",
+    "proc.none": "“{name}” has not been started yet: run the step that starts it first",
+    "proc.dead": "“{name}” (pid {pid}) is not running any more",
+    "proc.ok": "“{name}” is running as pid {pid}",
+    "var.out": "step “{of}” has not run yet: run it first (r)",
+    "var.pid": "“{name}” has not been started yet: run the step that starts it first",
+    "broke": "the check broke: {why}",
+}
+
+_JA: dict[str, str] = {
+    "where.step": "このステップの出力",
+    "where.step.stderr": "このステップのエラー出力",
+    "where.step.both": "このステップの出力（標準出力と標準エラー）",
+    "where.of": "ステップ「{of}」の出力",
+    "where.of.stderr": "ステップ「{of}」のエラー出力",
+    "where.of.both": "ステップ「{of}」の出力（標準出力と標準エラー）",
+    "where.try": "あなたのシェルの表示",
+    "where.file": "{path}",
+    "where.command": "確認用コマンドの出力",
+    "found": "{where}に{says}が見つかった：「{seen}」",
+    "not.found": "{where}に{says}はまだ見つからない。最後の行：「{last}」",
+    "not.found.empty": "{where}に{says}はまだ見つからない（空っぽ）",
+    "says.default": "この確認が探しているもの",
+    "path.none": "{path} は存在しない",
+    "path.kind": "{path} は{kind}で、{want}ではない",
+    "path.is": "{path} がある（{kind}）",
+    "path.still": "{path} はまだある",
+    "path.gone": "{path} は存在しない",
+    "kind.file": "ファイル",
+    "kind.dir": "ディレクトリ",
+    "kind.symlink": "シンボリックリンク",
+    "cannot.read": "{path} を読めない：{why}",
+    "step.not.run": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
+    "exited": "ステップ「{of}」の終了ステータスは {exit}（期待は {want}）",
+    "cmd.start": "確認用のコマンドを起動できなかった：{why}",
+    "cmd.slow": "確認用のコマンドが 10 秒以内に終わらなかった",
+    "cmd.no": "まだ：確認用コマンドの終了ステータスは {exit}（期待は {want}）",
+    "cmd.no.said": "まだ：確認用コマンドの終了ステータスは {exit}（期待は {want}）：「{said}」",
+    "cmd.yes": "確認用コマンドの終了ステータスは {exit}（期待どおり）",
+    "ns.no.proc": "プロセス {pid} は存在しない（または {type} 名前空間がない）",
+    "ns.no.read": "/proc/{pid}/ns/{type} を読めない：{why}",
+    "ns.differ.bad": "pid {a} と pid {b} の {types} 名前空間が別々になっている（{pairs}）",
+    "ns.same.bad": "pid {a} と pid {b} が {types} 名前空間を共有している（{pairs}）",
+    "ns.same.ok": "pid {a} と pid {b} の {types} 名前空間は同じ",
+    "ns.differ.ok": "pid {a} と pid {b} の {types} 名前空間は別々",
+    "mount.ok": "{scope}{target} に {fstype}（{source}）がマウントされている",
+    "mount.none.at": "{scope}{target} には何もマウントされていない",
+    "mount.none.type": "{scope}{fstype} のマウントはない",
+    "mount.none.both": "{scope}{target} に {fstype} のマウントはない",
+    "mount.scope": "pid {pid} のマウント名前空間では、",
+    "mount.no.read": "pid {pid} のマウントを読めない：{why}",
+    "proc.none": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
+    "proc.dead": "「{name}」（pid {pid}）はもう動いていない",
+    "proc.ok": "「{name}」は pid {pid} で動いている",
+    "var.out": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
+    "var.pid": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
+    "broke": "確認が壊れた：{why}",
+}
+
+WORDS: dict[str, dict[str, str]] = {"en": _EN, "ja": _JA}
+
+
+def say(key: str, lang: str = "en", **values: object) -> str:
+    """The sentence *key* in *lang* (English when *lang* is not known) with *values*."""
+    table = WORDS.get(lang, _EN)
+    return table.get(key, _EN[key]).format(**values)
+
+
+def clip(line: str, width: int = 160) -> str:
+    """A quoted line cut in the middle if it is very long (its end often says the most)."""
+    line = " ".join(line.split())
+    if len(line) <= width:
+        return line
+    head = width // 3
+    return line[:head] + "…" + line[-(width - head - 1) :]
