@@ -194,6 +194,8 @@ class ActionChecks:
         one = self.reg.one_of.get(f.name) if f.kind == "check" else None
         if one and not any(params.get(k) for k in one):
             self.add(f.line, f"{label}: needs one of: {', '.join(one)}")
+        if f.kind == "view":
+            self.view_japanese(f, spec, params, label)
         if f.kind == "check" and "pattern" in params and "says" in spec:  # never the pattern
             for key in ("says", "says_ja"):
                 if not params.get(key):
@@ -227,6 +229,21 @@ class ActionChecks:
                 self.add(
                     line,
                     f"{label}: {key} = {value!r} is not an earlier step{suggest(value, scope.steps)}",
+                )
+
+    def view_japanese(
+        self, f: Fence, spec: dict[str, Param], params: dict[str, Any], label: str
+    ) -> None:
+        """A view's title or labels given in English only would stay English on a
+        Japanese screen: each ``X`` the view can take as ``X_ja`` too needs it."""
+        for key in params:
+            if f"{key}_ja" in spec and f"{key}_ja" not in params:
+                self.add(self.param_line(f, key), f"{label}: {key} needs {key}_ja (Japanese)")
+        for col in params.get("columns") or []:
+            if isinstance(col, dict) and col.get("label") and not col.get("label_ja"):
+                self.add(
+                    self.param_line(f, "columns"),
+                    f"{label}: the column {col['label']!r} needs label_ja (Japanese)",
                 )
 
     @staticmethod

@@ -9,6 +9,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from lab.views.words import pick, w
+
 PARAMS: dict[str, tuple[Any, bool]] = {
     "left": (str, False),  # a file
     "right": (str, False),
@@ -18,6 +20,8 @@ PARAMS: dict[str, tuple[Any, bool]] = {
     "right_in": (str, False),
     "left_title": (str, False),
     "right_title": (str, False),
+    "left_title_ja": (str, False),
+    "right_title_ja": (str, False),
 }
 MAX_LINES = 400
 
@@ -34,6 +38,8 @@ class DiffData:
     left_title: str
     right_title: str
     rows: list[Row] = field(default_factory=list)
+    left_title_ja: str = ""
+    right_title_ja: str = ""
 
     @property
     def changed(self) -> int:
@@ -70,7 +76,8 @@ def collect(ctx: Any, **p: Any) -> DiffData:
     ltext, ltitle = _side(ctx, p, "left")
     rtext, rtitle = _side(ctx, p, "right")
     rows = compare(ltext.splitlines()[:MAX_LINES], rtext.splitlines()[:MAX_LINES])
-    return DiffData(ltitle, rtitle, rows)
+    ja = (str(p.get("left_title_ja") or ""), str(p.get("right_title_ja") or ""))
+    return DiffData(ltitle, rtitle, rows, *ja)
 
 
 _STYLE = {"replace": "bold yellow", "delete": "bold red", "insert": "bold green"}
@@ -78,10 +85,10 @@ _MARK = {"equal": " ", "replace": "~", "delete": "-", "insert": "+"}
 
 
 def render(data: DiffData, lang: str = "en") -> Table:
-    t = Table(title=("違い: %d 行" if lang == "ja" else "%d line(s) differ") % data.changed)
+    t = Table(title=w("diff.changed", lang, n=data.changed))
     t.add_column("", width=1)
-    t.add_column(data.left_title, overflow="fold")
-    t.add_column(data.right_title, overflow="fold")
+    t.add_column(pick(data.left_title, data.left_title_ja, lang), overflow="fold")
+    t.add_column(pick(data.right_title, data.right_title_ja, lang), overflow="fold")
     for r in data.rows:
         style = _STYLE.get(r.tag, "")
         t.add_row(

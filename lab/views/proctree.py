@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
+from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
+
+from lab.views.words import pick, w
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pid": ((str, int), True),
@@ -16,6 +19,7 @@ PARAMS: dict[str, tuple[Any, bool]] = {
     "ancestors": (int, False),
     "depth": (int, False),
     "title": (str, False),
+    "title_ja": (str, False),
 }
 
 
@@ -34,6 +38,7 @@ class ProcTreeData:
     root: Proc
     focus: int
     highlight: int
+    title_ja: str = ""
 
 
 def _proc(p: psutil.Process) -> Proc:
@@ -68,7 +73,7 @@ def collect(ctx: Any, **p: Any) -> ProcTreeData:
         up.children.append(top)
         top = up
     hl = ctx.pid(p["highlight"]) if p.get("highlight") not in (None, "") else pid
-    return ProcTreeData(p.get("title") or f"pid {pid}", top, pid, hl)
+    return ProcTreeData(p.get("title") or "", top, pid, hl, str(p.get("title_ja") or ""))
 
 
 def _label(n: Proc, data: ProcTreeData, lang: str) -> Text:
@@ -76,11 +81,11 @@ def _label(n: Proc, data: ProcTreeData, lang: str) -> Text:
     t += Text(n.name, style="green") + Text(f"  {n.cmdline}", style="dim")
     if n.pid == data.highlight:
         t.stylize("bold black on yellow")
-        t += Text("  ◀ " + ("ここ" if lang == "ja" else "this one"), style="bold yellow")
+        t += Text("  ◀ " + w("proctree.here", lang), style="bold yellow")
     return t
 
 
-def render(data: ProcTreeData, lang: str = "en") -> Tree:
+def render(data: ProcTreeData, lang: str = "en") -> RenderableType:
     tree = Tree(_label(data.root, data, lang), guide_style="dim")
 
     def add(branch: Tree, node: Proc) -> None:
@@ -88,4 +93,5 @@ def render(data: ProcTreeData, lang: str = "en") -> Tree:
             add(branch.add(_label(c, data, lang)), c)
 
     add(tree, data.root)
-    return tree
+    title = pick(data.title, data.title_ja, lang)
+    return Group(Text(title, style="bold"), tree) if title else tree

@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
+from lab.views.words import pick, w
+
 PARAMS: dict[str, tuple[Any, bool]] = {
     "path": (str, False),
     "command": (str, False),
@@ -18,6 +20,7 @@ PARAMS: dict[str, tuple[Any, bool]] = {
     "explain": (dict, False),
     "explain_ja": (dict, False),
     "title": (str, False),
+    "title_ja": (str, False),
 }
 _LINE = re.compile(r"^\s*([A-Za-z_][\w .()/-]*?)\s*(?:=|:)\s*(.*?)\s*$")
 
@@ -35,6 +38,7 @@ class TableData:
     title: str
     rows: list[Row] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # asked-for keys not found
+    title_ja: str = ""
 
 
 def parse_pairs(text: str) -> list[tuple[str, str]]:
@@ -66,20 +70,21 @@ def collect(ctx: Any, **p: Any) -> TableData:
         pairs = [(k, found[k]) for k in keys if k in found]
     ex, ex_ja = p.get("explain") or {}, p.get("explain_ja") or {}
     rows = [Row(k, v, str(ex.get(k, "")), str(ex_ja.get(k, ""))) for k, v in pairs]
-    return TableData(title, rows, [k for k in keys if k not in found])
+    missing = [k for k in keys if k not in found]
+    return TableData(title, rows, missing, str(p.get("title_ja") or ""))
 
 
 def render(data: TableData, lang: str = "en") -> Table:
     ja = lang == "ja"
-    t = Table(title=data.title, title_justify="left")
-    t.add_column("項目" if ja else "key", style="bold cyan")
-    t.add_column("値" if ja else "value")
+    t = Table(title=pick(data.title, data.title_ja, lang), title_justify="left")
+    t.add_column(w("table.key", lang), style="bold cyan")
+    t.add_column(w("table.value", lang))
     explained = any(r.explain or r.explain_ja for r in data.rows)
     if explained:
-        t.add_column("意味" if ja else "meaning", style="dim")
+        t.add_column(w("table.meaning", lang), style="dim")
     for r in data.rows:
         note = (r.explain_ja or r.explain) if ja else (r.explain or r.explain_ja)
         t.add_row(r.key, r.value, *([note] if explained else []))
     for k in data.missing:
-        t.add_row(k, "（なし）" if ja else "(not present)", style="yellow")
+        t.add_row(k, w("table.absent", lang), style="yellow")
     return t

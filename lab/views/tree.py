@@ -8,8 +8,11 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
+
+from lab.views.words import pick, w
 
 PARAMS: dict[str, tuple[Any, bool]] = {
     "path": (str, True),
@@ -17,6 +20,7 @@ PARAMS: dict[str, tuple[Any, bool]] = {
     "sizes": (bool, False),
     "limit": (int, False),
     "title": (str, False),
+    "title_ja": (str, False),
 }
 DEFAULT_LIMIT = 60  # entries shown per directory
 
@@ -38,6 +42,7 @@ class TreeData:
     root: Node
     sizes: bool = False
     only: set[str] = field(default_factory=set)  # relative paths to highlight (trees)
+    title_ja: str = ""
 
 
 def _kind(mode: int) -> str:
@@ -86,7 +91,9 @@ def collect(ctx: Any, **p: Any) -> TreeData:
     path = p["path"]
     root = scan(path, int(p.get("depth", 2)), int(p.get("limit", DEFAULT_LIMIT)))
     root.name = path
-    return TreeData(p.get("title") or path, root, bool(p.get("sizes", False)))
+    data = TreeData(p.get("title") or path, root, bool(p.get("sizes", False)))
+    data.title_ja = str(p.get("title_ja") or "")
+    return data
 
 
 def _size(n: int) -> str:
@@ -123,15 +130,16 @@ def build(data: TreeData, lang: str = "en", mark: str = "") -> Tree:
             branch = parent.add(label(c, data.sizes, mark if path in data.only else ""))
             add(branch, c, path)
         if node.more:
-            parent.add(
-                Text(
-                    f"… {node.more} more" if lang != "ja" else f"… ほか {node.more} 件", style="dim"
-                )
-            )
+            parent.add(Text(w("tree.more", lang, n=node.more), style="dim"))
 
     add(tree, data.root, "")
     return tree
 
 
-def render(data: TreeData, lang: str = "en") -> Tree:
-    return build(data, lang)
+def render(data: TreeData, lang: str = "en") -> RenderableType:
+    """The tree, under the lesson's title when it has one (the root line is the path)."""
+    title = pick(data.title, data.title_ja, lang)
+    tree = build(data, lang)
+    if not title or title == data.root.name:
+        return tree
+    return Group(Text(title, style="bold"), tree)

@@ -82,6 +82,7 @@ class Bench(Vertical):
             ViewPanel(
                 a.name or s("bench.view", lang),
                 placeholder=s("bench.not_run", lang),
+                lang=lang,
                 classes="view",
             )
             for a in step.of("view")

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.tui import cjk
+from lab.views.words import view_name
 
 cjk.install()  # Japanese in views breaks between characters (Rich wraps only at spaces)
 
@@ -37,18 +38,19 @@ def render_view(view: Any, lang: str) -> RenderableType:
 class ViewPanel(VerticalScroll):
     """One view of the step. ``show(view_result, lang)`` draws it; before that a placeholder."""
 
-    def __init__(self, name: str, placeholder: str = "", **kw: Any) -> None:
+    def __init__(self, name: str, placeholder: str = "", lang: str = "en", **kw: Any) -> None:
         super().__init__(**kw)
         self.view_name = name
         self.view: Any = None
         self.placeholder = placeholder
-        self.border_title = name
+        self.border_title = view_name(name, lang)
 
     def compose(self):  # type: ignore[override]
         yield Static(Text(self.placeholder, style="dim italic"), classes="view-body")
 
     def show(self, view: Any, lang: str) -> None:
         self.view = view
+        self.border_title = view_name(self.view_name, lang)  # in the learner's language
         self.set_class(bool(getattr(view, "error", "")), "-error")
         self.query_one(Static).update(render_view(view, lang))
 
