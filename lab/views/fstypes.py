@@ -14,6 +14,7 @@ from lab.host import mounts
 PARAMS: dict[str, tuple[Any, bool]] = {
     "pid": (str, False),  # whose mount namespace (default: the lab's own)
     "title": (str, False),
+    "title_ja": (str, False),
 }
 VIRTUAL = {
     "proc",
@@ -53,6 +54,7 @@ class FsGroup:
 class FsData:
     title: str
     groups: list[FsGroup]
+    title_ja: str = ""
 
 
 def _size(path: str) -> int:
@@ -74,7 +76,9 @@ def collect(ctx: Any, **p: Any) -> FsData:
         )
     order = {"disk": 0, "memory": 1, "virtual": 2}
     return FsData(
-        str(p.get("title", "")), sorted(groups.values(), key=lambda g: (order[g.kind], g.fstype))
+        str(p.get("title", "")),
+        sorted(groups.values(), key=lambda g: (order[g.kind], g.fstype)),
+        str(p.get("title_ja") or ""),
     )
 
 
@@ -95,7 +99,8 @@ def render(data: FsData, lang: str = "en") -> Table:
     }
     colors = {"disk": "green", "memory": "cyan", "virtual": "magenta"}
     t = Table(
-        title=data.title or ("ファイルシステムの種類" if ja else "filesystems by type"),
+        title=(data.title_ja if ja and data.title_ja else data.title)
+        or ("ファイルシステムの種類" if ja else "filesystems by type"),
         title_justify="left",
     )
     t.add_column("種類" if ja else "kind", no_wrap=True)
