@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.tui import cjk
+from lab.tui.widgets.more import MoreHint
 
 cjk.install()  # Japanese in views breaks between characters (Rich wraps only at spaces)
 
@@ -34,7 +35,7 @@ def render_view(view: Any, lang: str) -> RenderableType:
         )
 
 
-class ViewPanel(VerticalScroll):
+class ViewPanel(MoreHint, VerticalScroll):
     """One view of the step. ``show(view_result, lang)`` draws it; before that a placeholder."""
 
     def __init__(self, name: str, placeholder: str = "", **kw: Any) -> None:
