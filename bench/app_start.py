@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -30,6 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BUDGET = 1.0  # seconds
+FIRST_ROW = re.compile(r"^\W*01\s+\S", re.M)  # lesson 01's row in the list
 EXIT_WAIT = 10.0  # seconds the app gets to exit after `q`
 APP_SUBCOMMANDS = ("open", "serve")  # the subcommands that run the app (no subcommand does too)
 
@@ -250,7 +252,8 @@ def one_run(home: Path) -> float:
     with TmuxApp(home) as app:
         while time.perf_counter() - t0 < 20:
             screen = app.screen()
-            if "Lessons" in screen and "Quit" in screen:  # header and footer: the list is live
+            # header, footer and the first lesson's row: the list is live and filled
+            if "Lessons" in screen and "Quit" in screen and FIRST_ROW.search(screen):
                 return time.perf_counter() - t0
             time.sleep(0.005)
         raise RuntimeError(f"the lesson list never showed:\n{screen}")

@@ -17,9 +17,10 @@ from lab.errors import LabError
 from lab.lesson.progress import Progress
 from lab.safety import procs
 from lab.tui.app import ShikumiApp
+from lab.tui.screens.confirm import ConfirmScreen
 from lab.tui.screens.lesson import LessonScreen
 from lab.tui.screens.lesson_list import LessonListScreen
-from lab.tui.widgets.bench import Bench, columns_for
+from lab.tui.widgets.bench import Bench
 from lab.tui.widgets.view_panel import ViewPanel
 
 SIZE = (120, 40)
@@ -48,6 +49,14 @@ async def wait_for(pilot, cond, timeout: float = 15.0) -> None:
         await pilot.pause(0.05)
 
 
+def footer_labels(screen) -> list[str]:
+    """What the footer shows: each key's label as drawn."""
+    from textual.widgets import Footer
+
+    footer = screen.query_one(Footer)
+    return [str(key.render()) for key in footer.children]
+
+
 def transcript_text(app: ShikumiApp) -> str:
     return app.screen.query_one(Bench).transcript.text.plain
 
@@ -56,16 +65,33 @@ def status_text(app: ShikumiApp) -> str:
     return str(app.screen.query_one("#status").render())
 
 
+async def lessons_read(pilot) -> None:
+    """The app reads the lessons in a worker after its first frame: wait for it."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def open_demo(pilot) -> LessonScreen:
+    await lessons_read(pilot)
     await pilot.press("enter")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, LessonScreen))
     await pilot.pause()
     return pilot.app.screen
 
 
-async def run_and_wait(pilot, screen: LessonScreen) -> None:
+async def answer_deps(pilot, only: bool = True) -> None:
+    await pilot.pause()
+    if isinstance(pilot.app.screen, ConfirmScreen):
+        await pilot.press(*(("tab", "enter") if only else ("y",)))
+        await pilot.pause()
+
+
+async def run_and_wait(pilot, screen: LessonScreen, only: bool = True) -> None:
+    """Press r; a step whose earlier steps did not run asks first: *only* answers
+    "only this step" (Tab to its button, Enter), else "run them first" (y)."""
     await pilot.press("r")
-    await wait_for(pilot, lambda: screen.running is None)
+    await answer_deps(pilot, only)
+    await wait_for(pilot, lambda: screen.running is None and not screen.chain)
     await pilot.pause()
 
 
@@ -76,6 +102,7 @@ def journal_files(home: Path) -> list[Path]:
 async def test_list_groups_lessons_and_navigates(lab_dirs):
     app = make_app(lab_dirs)
     async with app.run_test(size=SIZE) as pilot:
+        await lessons_read(pilot)
         screen = app.screen
         assert isinstance(screen, LessonListScreen)
         ol = screen.query_one("#lessons")
@@ -148,6 +175,7 @@ async def test_hints_one_per_press_and_solution(lab_dirs):
         await pilot.press("s")
         assert 1 in screen.solution_shown
         await pilot.press("S")  # run with the solution: touch x, then the check passes
+        await answer_deps(pilot)
         await wait_for(pilot, lambda: screen.running is None and "your-turn" in screen.statuses)
         assert screen.statuses["your-turn"] == "passed"
 
@@ -196,7 +224,15 @@ async def test_reset_cleans_up_and_starts_again(lab_dirs):
         await pilot.press("n")
         work = home / "work" / "01-demo"
         assert (work / "greeting.txt").exists()
-        await pilot.press("R")
+        await pilot.press("R")  # progress would be lost: it asks; n keeps everything
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Reset this lesson?" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.screen is screen and screen.statuses["make-file"] == "passed"
+        assert (work / "greeting.txt").exists()
+        await pilot.press("R", "y")
         await wait_for(pilot, lambda: "reset" in status_text(app))
         assert screen.index == 0 and screen.statuses == {}
         assert not work.exists()
@@ -216,11 +252,15 @@ async def test_language_toggle(lab_dirs):
         assert "デモのレッスン" in screen.title and "ステップ 1/3" in screen.sub_title
         outline = screen.query_one("#outline")
         assert "ファイルを作る" in outline.get_option_at_index(0).prompt.plain
-        labels = {b.description for bs in screen._bindings.key_to_bindings.values() for b in bs}
-        assert "実行" in labels
+        await pilot.pause(0.1)
+        shown = footer_labels(screen)
+        assert "r 実行" in shown and "q 終了" in shown and "z 最大化" in shown, shown
+        assert not any("Run" in label for label in shown), shown
         await pilot.press("l")
         await pilot.pause()
         assert app.lang == "en" and "A demo lesson" in screen.title
+        await pilot.pause(0.1)
+        assert "r Run" in footer_labels(screen)
 
 
 async def test_resume_at_first_unfinished_step(lab_dirs):
@@ -249,6 +289,7 @@ async def test_quit_mid_step_cancels_and_cleans_up(lab_dirs):
     _lessons, home = lab_dirs
     app = make_app(lab_dirs)
     async with app.run_test(size=SIZE) as pilot:
+        await lessons_read(pilot)
         await pilot.press("down")  # from 01-demo to 02-slow
         screen = await open_demo(pilot)
         assert screen.lesson.id == "02-slow"
@@ -271,8 +312,16 @@ async def test_quit_mid_step_cancels_and_cleans_up(lab_dirs):
 
         await wait_for(pilot, step_sleeps)
         sleeps = step_sleeps()
+        await pilot.press("q")  # a step runs: quitting asks first; n goes on
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query_one(".dialog-title").render())
+        assert "Quit?" in question and "A step is running" in question
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.is_running and app.screen is screen and screen.running is not None
         t0 = time.monotonic()
-        await pilot.press("q")
+        await pilot.press("q", "y")
         await wait_for(pilot, lambda: not app.is_running, timeout=20)
         assert time.monotonic() - t0 < 10
     assert journal_files(home) == []
@@ -283,6 +332,7 @@ async def test_quit_mid_step_cancels_and_cleans_up(lab_dirs):
 async def test_escape_cancels_a_running_step(lab_dirs):
     app = make_app(lab_dirs)
     async with app.run_test(size=SIZE) as pilot:
+        await lessons_read(pilot)
         await pilot.press("down")
         screen = await open_demo(pilot)
         await pilot.press("r")
@@ -293,6 +343,13 @@ async def test_escape_cancels_a_running_step(lab_dirs):
         await wait_for(pilot, lambda: screen.running is None)
         assert screen.statuses["wait"] == "cancelled"
         assert isinstance(app.screen, LessonScreen)
+        await pilot.pause(0.1)
+        # the outline and the checks say cancelled, never ✓
+        mark = screen.query_one("#outline").get_option_at_index(0).prompt.plain
+        assert "⊘" in mark and "✓" not in mark, mark
+        checks = str(screen.query_one("#checks").render())
+        assert "cancelled" in checks and "✓" not in checks, checks
+        assert "cancelled" in status_text(app)
 
 
 async def test_missing_requirement_says_what_and_how(lab_dirs):
@@ -303,6 +360,7 @@ async def test_missing_requirement_says_what_and_how(lab_dirs):
     )
     app = make_app(lab_dirs)
     async with app.run_test(size=SIZE) as pilot:
+        await lessons_read(pilot)
         detail = str(app.screen.query_one("#detail-text").render())
         assert "docker.daemon" in detail and "apt-get install docker.io" in detail
         screen = await open_demo(pilot)
@@ -389,14 +447,6 @@ async def test_scripted_session_events_fill_the_bench(tmp_path):
         assert [p.view.name for p in panels] == ["compare", "table"]
         await pilot.press("q")
     assert screen.session is None
-
-
-def test_columns_follow_width_and_big_mode():
-    assert columns_for(200, 3) == 3
-    assert columns_for(90, 3) == 2
-    assert columns_for(90, 1) == 1
-    assert columns_for(50, 3) == 1
-    assert columns_for(200, 3, big=True) == 2
 
 
 def test_open_unknown_lesson_is_one_clear_line(tmp_path, monkeypatch):

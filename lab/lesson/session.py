@@ -125,6 +125,7 @@ class LessonSession:
         self.lock = threading.Lock()  # held by whatever uses the session
         self.mtime = 0.0  # the lesson files' time when loaded (for watching)
         self.lang = "en"  # the language of the words ``fill`` shows for a value not known yet
+        self.ran: set[int] = set()  # steps run (or skipped) in this session
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -154,6 +155,10 @@ class LessonSession:
             return False
         self.index = max(0, min(index, len(self.lesson.steps) - 1))
         return True
+
+    def not_run_before(self, index: int) -> list[int]:
+        """The steps before *index* this session has not run: what a jump ahead skipped."""
+        return [i for i in range(index) if i not in self.ran]
 
     def shown_statuses(self) -> dict[str, str]:
         """Each step's status as the outline shows it (the running step as running)."""
@@ -219,6 +224,7 @@ class LessonSession:
     def begin_open(self) -> None:
         self.opening = True
         self.error = ""
+        self.ran = set()  # a new session has run nothing yet
 
     def open(self) -> Opened:
         """Blocking (a worker): open the session — the opener may first undo a dead one."""
@@ -344,6 +350,8 @@ class LessonSession:
             self.statuses[step.id] = "failed"
             return False, ""
         result = event.result
+        if result.status in ("passed", "skipped") or awaits_try(step, result, event.solution):
+            self.ran.add(event.index)
         if awaits_try(step, result, event.solution):
             self.statuses.pop(step.id, None)  # not failed: the learner's part is still to do
             return True, ""

@@ -97,10 +97,10 @@ class ShikumiApp(App[int]):
         from lab.tui.screens.lesson_list import LessonListScreen
 
         self.theme = "textual-dark"
-        commands.localize(self, self.lang)
-        entries = self._entries if self._entries is not None else self.load_entries()
         where = ", ".join(str(d) for d in (self.dirs or []))
-        self.push_screen(LessonListScreen(entries, where))
+        self.push_screen(LessonListScreen(self._entries, where))
+        if self._entries is None:  # read the lessons in a worker while the list draws
+            self.lessons_worker()
         if self.start_lesson is not None:
             self.open_lesson(self.start_lesson, self.start_step, self.follow_file)
         if self.run_doctor:  # after the first frame: its probes fork and take the CPU
@@ -160,6 +160,20 @@ class ShikumiApp(App[int]):
             self.notify(f"cannot read the lessons: {type(e).__name__}: {e}", severity="error")
             return []
 
+    @work(thread=True, exclusive=True, group="lessons", exit_on_error=False)
+    def lessons_worker(self) -> None:
+        from lab.tui.messages import LessonsLoaded
+
+        self.post_message(LessonsLoaded(self.load_entries()))
+
+    def on_lessons_loaded(self, message: Any) -> None:
+        from lab.tui.screens.lesson_list import LessonListScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, LessonListScreen):
+                screen.where = ", ".join(str(d) for d in (self.dirs or []))
+                screen.set_entries(message.entries)
+
     @work(thread=True, exclusive=True, group="doctor", exit_on_error=False)
     def doctor_worker(self) -> None:
         from lab.tui.messages import DoctorDone
@@ -196,7 +210,28 @@ class ShikumiApp(App[int]):
 
         return [sc for sc in self.screen_stack if isinstance(sc, LessonScreen)]
 
-    async def action_quit(self, code: int = 0) -> None:
+    def action_quit(self, code: int = 0) -> None:
+        """Quit; with a lesson that ran something (or runs now), ask first: quitting cleans
+        up what it made and cancels what runs (progress is kept)."""
+        from lab.tui.screens.confirm import ConfirmScreen, yes
+        from lab.tui.strings import s
+
+        open_work = [sc for sc in self.lesson_screens() if sc.ctl.live and (sc.results or sc.busy)]
+        if not open_work or isinstance(self.screen, ConfirmScreen):
+            self.call_later(self.quit_now, code)
+            return
+        running = any(sc.busy for sc in open_work)
+        question = s("confirm.quit", self.lang)
+        if running:
+            question += " " + s("confirm.quit_running", self.lang)
+
+        def chosen(value: str | None) -> None:
+            if value == "yes":
+                self.call_later(self.quit_now, code)
+
+        self.push_screen(ConfirmScreen(question, yes(self.lang), self.lang), chosen)
+
+    async def quit_now(self, code: int = 0) -> None:
         for screen in reversed(self.lesson_screens()):
             await screen.close_session()
         self.exit(code)
@@ -261,9 +296,6 @@ class ShikumiApp(App[int]):
     # -- global actions ------------------------------------------------------------
     def action_toggle_lang(self) -> None:
         self.lang = "ja" if self.lang == "en" else "en"
-
-    def watch_lang(self, lang: str) -> None:
-        commands.localize(self, lang)  # the app's own keys; each screen follows `lang` itself
 
     def action_help(self) -> None:
         from lab.tui.screens.help import HelpScreen

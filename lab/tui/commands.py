@@ -1,8 +1,9 @@
 """The app's one command table: every key, its action, its label and what it does.
 
-The key bindings (``bindings(scope, lang)``), the command palette (``palette(scope,
-lang)``) and the help screen's rows (``help_rows(lang)``) are all made from ``COMMANDS``,
-in English and Japanese. Labels are keys of the string catalog (lab/tui/strings.py).
+The key bindings (``bindings(scope)``), the footer's labels (``label(action, lang)``,
+read by lab/tui/widgets/footer.py), the command palette (``palette(scope, lang)``) and
+the help screen's rows (``help_rows(lang)``) are all made from ``COMMANDS``, in English
+and Japanese. Labels are keys of the string catalog (lab/tui/strings.py).
 
 Scopes: "app" (ShikumiApp, everywhere), "list" (the lesson list), "lesson" (a lesson).
 """
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from textual.binding import Binding
-from textual.dom import DOMNode
 
 from lab.tui.strings import s
 
@@ -31,6 +31,7 @@ class Command:
     palette: tuple[str, str] | None = None  # what it does, (en, ja), in the command palette
     help: tuple[str, str, str] | None = None  # (keys as shown, en, ja) for the help screen
     help_rank: int = 0  # the help screen's order
+    extra: bool = False  # its footer key hides on a narrow terminal (CSS: .-narrow .-extra)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -48,6 +49,7 @@ COMMANDS: tuple[Command, ...] = (
         "l",
         "toggle_lang",
         "key.lang",
+        extra=True,
         palette=("English / 日本語", "English / 日本語"),
         help=("l", "English / 日本語", "English / 日本語"),
         help_rank=10,
@@ -67,11 +69,11 @@ COMMANDS: tuple[Command, ...] = (
         "big",
         "key.big",
         show=False,
-        palette=("big screen: fewer, wider columns", "拡大表示: 列を減らして大きく"),
+        palette=("big screen: one panel at a time", "拡大表示: パネルを一つずつ"),
         help=(
             "b",
-            "big screen: fewer, wider columns (projector)",
-            "拡大表示: 列を減らして大きく (プロジェクタ向け)",
+            "big screen (projector): one panel at a time, roomy, the step's point first",
+            "拡大表示 (プロジェクタ向け): パネルを一つずつ、余白を広く、要点から",
         ),
         help_rank=11,
     ),
@@ -89,6 +91,7 @@ COMMANDS: tuple[Command, ...] = (
         "",
         "command_palette",
         "key.palette",
+        extra=True,
         help=(
             "Ctrl+P",
             "command palette: every action by name",
@@ -138,6 +141,7 @@ COMMANDS: tuple[Command, ...] = (
         "g",
         "jump",
         "key.jump",
+        extra=True,
         palette=("jump to a step", "ステップへ移動"),
         help=("g  1–9", "jump to a step", "ステップへ移動"),
         help_rank=4,
@@ -156,6 +160,7 @@ COMMANDS: tuple[Command, ...] = (
         "s",
         "solution",
         "key.solution",
+        extra=True,
         palette=("show the solution", "解答を表示"),
         help=(
             "s / S",
@@ -193,6 +198,7 @@ COMMANDS: tuple[Command, ...] = (
         "R",
         "reset",
         "key.reset",
+        extra=True,
         palette=("clean up the lesson and start it again", "レッスンを片付けて最初から"),
         help=(
             "R",
@@ -209,8 +215,8 @@ COMMANDS: tuple[Command, ...] = (
         palette=("back to the lesson list", "レッスン一覧へ"),
         help=(
             "Esc",
-            "back to the lessons (while a step runs: cancel it)",
-            "レッスン一覧へ (実行中はステップを中断)",
+            "back to the lessons (while a step runs: cancel it; zoomed: back)",
+            "レッスン一覧へ (実行中はステップを中断、最大化中は元に戻す)",
         ),
         help_rank=9,
     ),
@@ -224,6 +230,61 @@ COMMANDS: tuple[Command, ...] = (
         help=("o", "show or hide the step outline", "ステップ一覧の表示/非表示"),
         help_rank=12,
     ),
+    Command(
+        "lesson",
+        "z",
+        "zoom",
+        "key.zoom",
+        palette=("zoom the focused panel (again: back)", "選択中のパネルを最大化 (もう一度で戻る)"),
+        help=(
+            "z",
+            "zoom: the focused panel fills the screen (z or Esc again: back)",
+            "最大化: 選択中のパネルを全画面に (z か Esc で戻る)",
+        ),
+        help_rank=9,
+    ),
+    Command(
+        "lesson",
+        "v",
+        "next_panel",
+        "key.panel",
+        extra=True,
+        palette=("the next panel (output, views)", "次のパネル (出力・ビュー)"),
+        help=(
+            "Tab  v",
+            "the next panel; on a small screen one panel shows at a time: v shows the next",
+            "次のパネルへ。小さい画面では一度に一つ: v で次を表示",
+        ),
+        help_rank=9,
+    ),
+    Command(
+        "lesson",
+        "e",
+        "explain",
+        "key.explain",
+        extra=True,
+        palette=("the step's whole text, or only its title", "ステップの説明全文 / 題名だけ"),
+        help=(
+            "e",
+            "after a run the text folds to the step's title and commands: e unfolds it",
+            "実行後は説明が題名とコマンドだけに畳まれます: e で全文",
+        ),
+        help_rank=9,
+    ),
+    Command(
+        "lesson",
+        "pagedown",
+        "scroll_page(1)",
+        "key.scroll",
+        priority=True,  # over the focused panel's own (hidden) PgDn: the footer shows it
+        help=(
+            "PgDn PgUp  ↑ ↓",
+            "scroll the focused panel (Home / End: its top / end)",
+            "選択中のパネルをスクロール (Home / End: 先頭 / 末尾)",
+        ),
+        help_rank=9,
+    ),
+    Command("lesson", "pageup", "scroll_page(-1)", "key.scroll", show=False, priority=True),
     *(Command("lesson", str(n), f"goto({n})", "key.jump", show=False) for n in range(1, 10)),
 )
 
@@ -236,7 +297,8 @@ def commands(scope: str) -> list[Command]:
 
 
 def bindings(scope: str, lang: str = "en") -> list[Binding]:
-    """The key bindings of *scope*, labelled in *lang* (each binding's id is its label key)."""
+    """The key bindings of *scope*, labelled in *lang* (each binding's id is its label key);
+    the footer shows each label in the app's language as it changes (``label``)."""
     return [
         Binding(c.keys, c.action, s(c.label, lang), show=c.show, id=c.label, priority=c.priority)
         for c in commands(scope)
@@ -257,31 +319,16 @@ def help_rows(lang: str) -> list[tuple[str, str]]:
     return [(c.help[0], c.help[2] if lang == "ja" else c.help[1]) for c in rows if c.help]
 
 
-def localize(node: DOMNode, lang: str) -> None:
-    """Label *node*'s bindings from this table in *lang* (the footer shows them).
+def label(action: str, lang: str) -> str | None:
+    """The footer label of *action* in *lang*, from this table (None if it has no row)."""
+    name = action.rpartition(".")[2]  # "app.quit" → "quit"
+    found = next((c for c in COMMANDS if c.action == name), None)
+    return s(found.label, lang) if found is not None else None
 
-    Textual 8 has no public way to change a binding's description once a node has its
-    bindings, so each table binding is replaced by the same binding with the other label.
-    """
-    labels = {c.label for c in COMMANDS}
-    table = node._bindings.key_to_bindings
-    for k, found in table.items():
-        table[k] = [
-            Binding(
-                b.key,
-                b.action,
-                s(b.id, lang),
-                show=b.show,
-                key_display=b.key_display,
-                priority=b.priority,
-                tooltip=b.tooltip,
-                id=b.id,
-                system=b.system,
-                group=b.group,
-            )
-            if b.id in labels
-            else b
-            for b in found
-        ]
-    if node.is_attached:
-        node.refresh_bindings()
+
+def is_extra(action: str) -> bool:
+    """Whether *action*'s footer key may hide on a narrow terminal (help and the palette
+    list it still)."""
+    name = action.rpartition(".")[2]
+    found = next((c for c in COMMANDS if c.action == name), None)
+    return found is not None and found.extra

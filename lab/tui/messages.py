@@ -90,3 +90,11 @@ class DoctorDone(Message):
         super().__init__()
         self.checks = checks
         self.error = error  # the probe failed: one line (details in the app's log)
+
+
+class LessonsLoaded(Message):
+    """The lesson files were read (in a worker, after the list's first frame)."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        super().__init__()
+        self.entries = entries

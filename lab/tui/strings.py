@@ -189,3 +189,56 @@ def catalog() -> dict[str, dict[str, str]]:
 def s(key: str, lang: str) -> str:
     """The app's text for *key* in *lang* (English when missing; the key itself as a last resort)."""
     return _ALL.get(lang, _EN).get(key) or _EN.get(key, key)
+
+
+# the lesson screen's panels, zoom and confirmations (issue 15)
+_EN.update(
+    {
+        "list.loading": "reading the lessons…",
+        "key.zoom": "Zoom",
+        "key.panel": "Panel",
+        "key.explain": "Text",
+        "key.scroll": "Scroll",
+        "panel.more": "more",
+        "panel.next": "v: next panel",
+        "explain.folded": "e: the whole text",
+        "confirm.yes": "Yes",
+        "confirm.no": "No",
+        "confirm.reset": "Reset this lesson? Everything it made is cleaned up and its progress is forgotten.",
+        "confirm.reset_running": "A step is running: it is cancelled first.",
+        "confirm.quit": "Quit? The open lesson is cleaned up (containers, mounts, links it made); your progress is kept.",
+        "confirm.quit_running": "A step is running: it is cancelled first.",
+        "confirm.deps": "Steps {steps} have not run in this session, and step {step} builds on them.",
+        "confirm.deps_run": "Run them first",
+        "confirm.deps_only": "Only this step",
+        "confirm.keys": "y / Enter: yes · n / Esc: no",
+        "status.cancelled_line": "⊘ cancelled — not checked; press r to run the step again",
+        "bench.cancelled": "cancelled: not checked",
+        "status.chain": "running step {step} first ({n} of {total})",
+    }
+)
+_JA.update(
+    {
+        "list.loading": "レッスンを読み込み中…",
+        "key.zoom": "最大化",
+        "key.panel": "パネル",
+        "key.explain": "説明",
+        "key.scroll": "スクロール",
+        "panel.more": "行 続く",
+        "panel.next": "v: 次のパネル",
+        "explain.folded": "e: 説明の全文",
+        "confirm.yes": "はい",
+        "confirm.no": "いいえ",
+        "confirm.reset": "このレッスンをリセットしますか? 作ったものを片付け、進み具合を消します。",
+        "confirm.reset_running": "実行中のステップは先に中断します。",
+        "confirm.quit": "終了しますか? 開いているレッスンが作ったもの (コンテナ・マウント・リンク) を片付けます。進み具合は残ります。",
+        "confirm.quit_running": "実行中のステップは先に中断します。",
+        "confirm.deps": "ステップ {steps} はこのセッションでまだ実行していません。ステップ {step} はその結果を使います。",
+        "confirm.deps_run": "先に実行する",
+        "confirm.deps_only": "このステップだけ",
+        "confirm.keys": "y / Enter: はい · n / Esc: いいえ",
+        "status.cancelled_line": "⊘ 中断しました — チェックしていません。r でもう一度実行",
+        "bench.cancelled": "中断: チェックしていません",
+        "status.chain": "先にステップ {step} を実行しています ({n}/{total})",
+    }
+)

@@ -13,27 +13,28 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, OptionList
+from textual.widgets import Header
 
 from lab.lesson.model import Lesson, Step
 from lab.tui import applog, commands, engine, messages
-from lab.tui.screens.lesson_session import SessionScreen, handles
+from lab.tui.screens.lesson_ask import AskScreen
+from lab.tui.screens.lesson_session import handles
 from lab.tui.strings import s
 from lab.tui.widgets.bench import Bench
-from lab.tui.widgets.explain import Explanation, step_markdown
+from lab.tui.widgets.explain import Explanation, commands_of, folded_text, step_markdown
+from lab.tui.widgets.footer import LabFooter
 from lab.tui.widgets.outline import StepOutline
 from lab.tui.widgets.statusline import StatusLine, running_line, status_for
 
-NARROW = 100  # below this width the outline hides (o shows it)
-
 
 @applog.guarded
-class LessonScreen(SessionScreen):
+class LessonScreen(AskScreen):
     BINDINGS = commands.bindings("lesson")  # keys, palette and help: lab/tui/commands.py
 
     def __init__(
@@ -47,8 +48,9 @@ class LessonScreen(SessionScreen):
         self.start_step = step
         self.follow_file = watch  # --watch: reload when the lesson file changes
         self.run_started = 0.0
-        self.outline_forced: bool | None = None
         self._checks: list[Any] = []
+        self.results: dict[int, tuple[Any, bool]] = {}  # each step's last result (waits)
+        self.chain: list[int] = []  # steps to run in turn (the ones a step builds on, then it)
 
     # -- layout --------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -56,7 +58,7 @@ class LessonScreen(SessionScreen):
         self.explanation = Explanation(id="explain")
         self.bench = Bench(id="bench")
         self.status_line = StatusLine(id="statusbar")
-        self.footer = Footer()
+        self.footer = LabFooter()
         yield Header(show_clock=False, icon="⚙")
         with Horizontal(id="body"):
             yield self.outline
@@ -74,8 +76,6 @@ class LessonScreen(SessionScreen):
         self.owner = app = self.app
         self.ctl.progress = app.progress
         self.set_class(app.big, "-big")
-        self.bench.big = app.big
-        commands.localize(self, self.lang)
         self.watch(self.app, "lang", self.relang, init=False)  # the app's state
         self.watch(self.app, "big", self.set_big, init=False)
         done, failed = app.progress.done(self.lesson), app.progress.failed(self.lesson)
@@ -85,14 +85,6 @@ class LessonScreen(SessionScreen):
         if self.follow_file:
             self.set_interval(1.0, self.poll_file)
         self.set_interval(0.25, self.tick)
-
-    def on_resize(self) -> None:
-        self.apply_outline()
-        self.footer.compact = self.size.width < 110
-
-    def apply_outline(self) -> None:
-        auto = self.size.width >= NARROW and not self.app.big  # type: ignore[attr-defined]
-        self.outline.display = auto if self.outline_forced is None else self.outline_forced
 
     def set_status(self, text: Any, style: str = "") -> None:
         self.status_line.show(text, style)
@@ -108,8 +100,13 @@ class LessonScreen(SessionScreen):
         self.sub_title = f"{s('step', lang)} {self.index + 1}/{len(lesson.steps)}"
         self.refresh_outline()
         self.refresh_explanation()
-        self.bench.setup(self.step, lang)
-        self.add_class("-fresh")
+        self.bench.setup(self.step, lang, bool(commands_of(self.step)))
+        earlier = self.results.get(self.index)
+        if earlier is not None:  # back at a step that ran: its results, not "press r"
+            self.show_result(*earlier)
+        else:
+            self.add_class("-fresh")
+            self.folded = False
         self.show_requirements()
         if self.opening:  # (maybe cleaning up a dead session first): say so
             self.set_status(*self.opening_status)
@@ -136,13 +133,15 @@ class LessonScreen(SessionScreen):
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
         self.explanation.show(md, keep_scroll)
+        self.explanation.query_one("#explain-fold").update(
+            folded_text(self.step, index + 1, len(self.lesson.steps), lang, self.fill_prose)
+        )
 
     def show_requirements(self) -> None:
         """Before running: if the machine lacks what the step needs, say what and how to fix it."""
-        transcript = self.bench.transcript
         if self.session is None:
             if self.session_error:
-                transcript.note(f"✗ {self.session_error}", "bold red")
+                self.bench.note(f"✗ {self.session_error}", "bold red")
             return
         reqs = list(dict.fromkeys([*self.lesson.requires, *self.step.requires]))
         try:  # doctor's checks were made at start-up, in a worker: no probing here
@@ -154,7 +153,7 @@ class LessonScreen(SessionScreen):
             lacking = []
         if lacking:
             lines = [s("step.needs", self.lang) + ":", *(f"  ✗ {why}" for why in lacking)]
-            transcript.note("\n".join(lines), "yellow")
+            self.bench.note("\n".join(lines), "yellow")
 
     def status_for(self, status: str) -> str:
         return status_for(status, self.index == len(self.lesson.steps) - 1, self.lang)
@@ -168,32 +167,6 @@ class LessonScreen(SessionScreen):
         self.show_step()
 
     # -- actions -------------------------------------------------------------------
-    def action_next(self) -> None:
-        if self.index >= len(self.lesson.steps) - 1:
-            self.set_status(s("status.last", self.lang))
-            return
-        self.go(self.index + 1)
-
-    def action_previous(self) -> None:
-        self.go(self.index - 1)
-
-    def action_goto(self, number: int) -> None:
-        if number <= len(self.lesson.steps):
-            self.go(number - 1)
-
-    def action_jump(self) -> None:
-        from lab.tui.screens.jump import JumpScreen
-
-        def chosen(index: int | None) -> None:
-            if index is not None:
-                self.go(index)
-
-        self.app.push_screen(JumpScreen(self.lesson, self.statuses, self.index, self.lang), chosen)
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        self.go(event.option_index)
-
     def action_hint(self) -> None:
         shown = self.ctl.next_hint(self.lang)
         if shown == "shown":
@@ -214,15 +187,15 @@ class LessonScreen(SessionScreen):
         if self.action_solution():
             self.action_run(solution=True)
 
-    def action_outline(self) -> None:
-        self.outline_forced = not self.outline.display
-        self.apply_outline()
-
     # -- running a step -------------------------------------------------------------
-    def action_run(self, solution: bool = False) -> None:
+    def action_run(self, solution: bool = False, deps_checked: bool = False) -> None:
         if not self.lesson.steps or not self.ready("run_solution" if solution else "run"):
             return
-        self.bench.setup(self.step, self.lang)
+        missing = [] if deps_checked else self.ctl.not_run_before(self.index)
+        if missing:  # the step builds on earlier ones this session has not run: offer them
+            self.ask_deps(missing, solution)
+            return
+        self.bench.setup(self.step, self.lang, bool(commands_of(self.step)))
         self._checks = []
         cancel = self.ctl.begin_run()
         self.run_started = time.monotonic()
@@ -230,6 +203,7 @@ class LessonScreen(SessionScreen):
         total = len([a for a in self.step.actions if a.kind in kinds])
         self.status_line.start(total + (len(self.step.of("solution")) if solution else 0))
         self.remove_class("-fresh")
+        self.folded = True  # the results get the room; e unfolds the text
         self.running = self.run_step_worker(self.index, cancel, solution)
         self.refresh_outline()
         self.tick()
@@ -278,26 +252,41 @@ class LessonScreen(SessionScreen):
         if error:
             self.owner.show_error(error)
         self.refresh_outline()
+        if event.result is not None:
+            self.results[event.index] = (event.result, waits)
+        self.chain_step_ended(event.index, event.result, waits)
         if event.index != self.index:
             return
-        bench, lang = self.bench, self.lang
         if event.error:
-            crash = f"✗ {s('status.crash', lang)}: {event.error}"
-            bench.transcript.note(crash, "bold red")
+            crash = f"✗ {s('status.crash', self.lang)}: {event.error}"
+            self.bench.note(crash, "bold red")
             self.set_status(crash, "bold red")
             return
-        result = event.result
-        if not self.ctl.events_seen:  # a runner that reports only at the end: show it all now
+        self.show_result(event.result, waits, replay=not self.ctl.events_seen)
+
+    def show_result(self, result: Any, waits: bool, replay: bool = True) -> None:
+        """A step's result on the bench: after its run, or again when the learner comes back
+        to it (*replay*: its commands' output and views drawn from the result)."""
+        bench, lang = self.bench, self.lang
+        self.remove_class("-fresh")
+        self.folded = True
+        if replay:
             bench.replay(result)
-        if bench.transcript.untouched:  # "press r to run" would read as if r had not worked
+        if result.status == "cancelled":  # what the checks saw is no verdict: never a ✓
+            bench.show_cancelled()
+            bench.note(s("status.cancelled_line", lang), "yellow")
+            self.set_status(s("status.cancelled_line", lang), "yellow")
+            return
+        if bench.transcript.untouched and not bench.has_class("-no-output"):
             bench.transcript.note(s("bench.no_commands", lang), "dim italic")
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
+        bench.show_point()
         if waits:
-            bench.transcript.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
+            bench.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())
-            if tried:  # the explanation has shrunk to make room: say here what to do
-                bench.transcript.note(tried, "cyan")
+            if tried:  # the explanation has folded to make room: say here what to do
+                bench.note(tried, "cyan")
             self.set_status(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             return
         self.set_status(*bench.explain(result, self.status_for("passed")))
@@ -311,6 +300,12 @@ class LessonScreen(SessionScreen):
             return
         if error:
             self.owner.show_error(error)
+        earlier = self.results.get(event.index)
+        if earlier is not None:  # coming back to this step shows these checks
+            views = event.views or earlier[0].views
+            status = "passed" if ok else earlier[0].status
+            kept = replace(earlier[0], checks=event.checks, views=views, status=status)
+            self.results[event.index] = (kept, not ok)
         if event.views and event.index == self.index:
             self.bench.replace_views(event.views)
         self.bench.show_checks(event.checks)
@@ -323,10 +318,12 @@ class LessonScreen(SessionScreen):
         self.refresh_outline()
 
     # -- reset, back, language, watch -----------------------------------------------
-    async def action_reset(self) -> None:
+    async def reset_now(self) -> None:
         if self.ctl.closing:
             return
+        self.chain = []
         await self.close_session()
+        self.results.clear()
         error = self.ctl.reset()
         if error:
             self.owner.show_error(error)
@@ -335,7 +332,11 @@ class LessonScreen(SessionScreen):
         self.after_open = (s("status.reset", self.lang), "green")
 
     async def action_back(self) -> None:
+        if self.maximized is not None:  # Esc on a zoomed panel: back to the layout
+            self.minimize()
+            return
         if self.running is not None:  # Esc while running: cancel the step
+            self.chain = []
             self.ctl.cancel()
             self.set_status(f"◌ {s('status.cancelling', self.lang)}", "yellow")
             return
@@ -348,7 +349,6 @@ class LessonScreen(SessionScreen):
             refresh()
 
     def relang(self, lang: str) -> None:
-        commands.localize(self, lang)
         self.ctl.set_lang(lang)
         self.refresh_explanation(keep_scroll=True)
         self.refresh_outline()
@@ -361,12 +361,6 @@ class LessonScreen(SessionScreen):
                 self.status_for(self.statuses.get(self.step.id, "")) if self.lesson.steps else ""
             )
 
-    def set_big(self, big: bool) -> None:
-        self.set_class(big, "-big")
-        self.bench.big = big
-        self.bench.relayout()
-        self.apply_outline()
-
     async def poll_file(self) -> None:
         if not self.ctl.changed(engine.lesson_mtime(self.lesson.path)):
             return
@@ -376,6 +370,7 @@ class LessonScreen(SessionScreen):
             self.app.notify(s("status.reload_bad", self.lang) + first, severity="error", timeout=8)
             return
         await self.close_session()
+        self.results.clear()
         self.ctl.reload(lesson)
         self.open_session()
         self.show_step()

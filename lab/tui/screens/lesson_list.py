@@ -16,12 +16,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lab.lesson.catalog import part_name
 from lab.tui import applog, commands, engine
 from lab.tui.strings import s
+from lab.tui.widgets.footer import LabFooter
 
 
 def _cells(text: str) -> int:
@@ -52,10 +53,16 @@ def group_by_part(entries: list[engine.Entry], other: str) -> list[tuple[str, li
 class LessonListScreen(Screen):
     BINDINGS = commands.bindings("list")
 
-    def __init__(self, entries: list[engine.Entry], where: str = "") -> None:
+    def __init__(self, entries: list[engine.Entry] | None, where: str = "") -> None:
         super().__init__()
-        self.entries = entries
+        self.reading = entries is None  # the app reads the lessons after the first frame
+        self.entries = entries or []
         self.where = where
+
+    def set_entries(self, entries: list[engine.Entry]) -> None:
+        self.reading = False
+        self.entries = entries
+        self.refresh_entries()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="⚙")
@@ -63,7 +70,7 @@ class LessonListScreen(Screen):
             yield OptionList(id="lessons")
             with VerticalScroll(id="detail"):
                 yield Static(id="detail-text")
-        yield Footer()
+        yield LabFooter()
 
     @property
     def app_(self) -> Any:
@@ -74,7 +81,6 @@ class LessonListScreen(Screen):
         return self.app_.lang
 
     def on_mount(self) -> None:
-        commands.localize(self, self.lang)
         self.refresh_entries()
         self.query_one("#lessons", OptionList).focus()
         self.watch(self.app, "lang", self.relang, init=False)
@@ -127,8 +133,9 @@ class LessonListScreen(Screen):
         keep = ol.highlighted
         ol.clear_options()
         if not self.entries:
+            none = Text(f"{s('list.none', lang)} {self.where}", style="yellow")
             ol.add_option(
-                Option(Text(f"{s('list.none', lang)} {self.where}", style="yellow"), disabled=True)
+                Option(Text(s("list.loading", lang)) if self.reading else none, disabled=True)
             )
             self.show_detail(None)
             return
@@ -223,5 +230,4 @@ class LessonListScreen(Screen):
         self.app_.open_lesson(entry.lesson)
 
     def relang(self, lang: str) -> None:
-        commands.localize(self, lang)
         self.refresh_entries()

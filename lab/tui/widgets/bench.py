@@ -1,8 +1,11 @@
 """The results bench: the commands' transcript and the step's views, side by side.
 
-Panels sit in a grid whose column count follows the terminal's width (one to
-three) and the big-screen mode (fewer, wider columns); the step's check
-results sit in a strip under the grid.
+Panels (class ``panel``) sit in a grid. How many columns, and whether the panels
+show all at once or one at a time (``-current``, cycled with ``v``), is CSS: the
+lesson screen's breakpoint classes (``-narrow``… ``-xwide``, ``-short``… ``-tall``,
+``-big``) with the bench's panel count (``-n1``… ``-n4``) in app.tcss. The
+transcript hides on a step that runs no command (``-no-output``) until something
+is written to it. The step's check results sit in a strip under the grid.
 """
 
 from __future__ import annotations
@@ -10,21 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.containers import Grid, Vertical
+from textual.events import DescendantFocus
+from textual.widget import Widget
 from textual.widgets import Static
 
 from lab.lesson.model import Step
 from lab.tui.strings import s
 from lab.tui.widgets.transcript import Transcript
 from lab.tui.widgets.view_panel import ViewPanel
-
-
-def columns_for(width: int, panels: int, big: bool = False) -> int:
-    """How many columns the bench (*width* cells wide) uses: enough for the panels, as many as fit."""
-    fit = 3 if width >= 130 else 2 if width >= 60 else 1
-    if big:
-        fit = max(1, fit - 1)
-    return max(1, min(fit, panels))
 
 
 def _flat(text: str) -> str:
@@ -59,21 +57,29 @@ def checks_text(checks: list[Any], lang: str, width: int = 0, pending: bool = Fa
 class Bench(Vertical):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
-        self.big = False
         self.lang = "en"
         self._views: list[ViewPanel] = []
+        self._current = 0  # the panel shown when one shows at a time
 
     def compose(self):  # type: ignore[override]
+        yield Static(id="panel-tabs", markup=False)
         with Grid(id="panels"):
-            yield Transcript(id="transcript")
+            yield Transcript(id="transcript", classes="panel -current")
         yield Static(id="checks", markup=False)
 
     @property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
 
-    def setup(self, step: Step, lang: str) -> None:
-        """Fresh panels for *step*: the transcript emptied, one placeholder per view."""
+    @property
+    def panels(self) -> list[Widget]:
+        """The panels in order: the transcript (unless hidden for this step), then the views."""
+        out: list[Widget] = [] if self.has_class("-no-output") else [self.transcript]
+        return out + list(self._views)
+
+    def setup(self, step: Step, lang: str, commands: bool = True) -> None:
+        """Fresh panels for *step*: the transcript emptied, one placeholder per view.
+        A step that runs no command (*commands* False) shows no transcript."""
         self.lang = lang
         grid = self.query_one("#panels", Grid)
         for panel in self._views:
@@ -83,25 +89,78 @@ class Bench(Vertical):
                 a.name or s("bench.view", lang),
                 placeholder=s("bench.not_run", lang),
                 lang=lang,
-                classes="view",
+                classes="view panel",
             )
             for a in step.of("view")
         ]
         if self._views:
             grid.mount_all(self._views)
+        self.set_class(not commands and bool(self._views), "-no-output")
         self.transcript.border_title = "$"
         self.transcript.clear(s("bench.empty", lang))
         self.show_checks([])
-        self.relayout()
+        self._count()
+        self.show_panel(0)
+
+    def _count(self) -> None:
+        n = min(4, len(self.panels))
+        for i in range(1, 5):
+            self.set_class(i == n, f"-n{i}")
+
+    def note(self, text: str, style: str = "") -> None:
+        """A line for the learner in the transcript (shown even on a step with no command)."""
+        self.transcript.note(text, style)
+        self.show_output()
+
+    def show_output(self) -> None:
+        """Something was written to a hidden transcript (a failure, a note): show it."""
+        if self.has_class("-no-output"):
+            self.remove_class("-no-output")
+            self._count()
+            self.show_panel(0)
+
+    def show_panel(self, index: int, focus: bool = False) -> None:
+        """Make panel *index* the one shown when they show one at a time."""
+        panels = self.panels
+        if not panels:
+            return
+        self._current = index % len(panels)
+        for i, p in enumerate(panels):
+            p.set_class(i == self._current, "-current")
+        names = [str(p.border_title or "") for p in panels]
+        tabs = Text()
+        for i, name in enumerate(names):
+            tabs.append(f" {name} ", style="reverse bold" if i == self._current else "dim")
+        tabs.append(f"  {s('panel.next', self.lang)}", style="dim italic")
+        self.query_one("#panel-tabs", Static).update(tabs)
+        if focus:
+            panels[self._current].focus()
+
+    def next_panel(self) -> None:
+        self.show_panel(self._current + 1, focus=True)
+
+    def point(self) -> Widget:
+        """The panel holding the step's point: its first view, else its output."""
+        return self._views[0] if self._views else self.transcript
+
+    def show_point(self) -> None:
+        panels = self.panels
+        self.show_panel(panels.index(self.point()) if self.point() in panels else 0)
+
+    @on(DescendantFocus)
+    def _focused(self, event: DescendantFocus) -> None:
+        panels = self.panels
+        if event.widget in panels and panels.index(event.widget) != self._current:
+            self.show_panel(panels.index(event.widget))
 
     def view_ready(self, view: Any) -> None:
         """Put a view's result in the first panel waiting for that view (or a new one)."""
         panel = next((p for p in self._views if p.view is None and p.view_name == view.name), None)
         if panel is None:
-            panel = ViewPanel(view.name, classes="view")
+            panel = ViewPanel(view.name, classes="view panel")
             self._views.append(panel)
             self.query_one("#panels", Grid).mount(panel)
-            self.relayout()
+            self._count()
         panel.show(view, self.lang)
 
     def replace_views(self, views: list[Any]) -> None:
@@ -118,24 +177,18 @@ class Bench(Vertical):
         strip.display = bool(checks)
         strip.border_title = s("bench.checks", lang or self.lang)
 
+    def show_cancelled(self) -> None:
+        """A cancelled run: its checks did not judge anything (never a ✓)."""
+        strip = self.query_one("#checks", Static)
+        strip.update(Text(f"⊘ {s('bench.cancelled', self.lang)}", style="yellow"))
+        strip.display = True
+        strip.border_title = s("bench.checks", self.lang)
+
     def relang(self, lang: str) -> None:
         self.lang = lang
         for p in self._views:
             p.relang(lang)
-
-    def relayout(self) -> None:
-        grid = self.query_one("#panels", Grid)
-        count = 1 + len(self._views)
-        width = self.size.width or self.app.size.width
-        cols = columns_for(width, count, self.big)
-        grid.styles.grid_size_columns = cols
-        # the transcript is mostly short lines: the views get the wider columns
-        grid.styles.grid_columns = " ".join(["2fr"] + ["3fr"] * (cols - 1)) if cols > 1 else "1fr"
-        # three panels in two columns: the transcript takes the left column's full height
-        self.transcript.styles.row_span = 2 if (count == 3 and cols == 2) else 1
-
-    def on_resize(self) -> None:
-        self.relayout()
+        self.show_panel(self._current)
 
     def replay(self, result: Any) -> None:
         """A runner that reported only at the end: show its step's commands and views now."""
@@ -163,9 +216,9 @@ class Bench(Vertical):
             if bad is not None and not reason:
                 reason = bad.note or f"`{bad.command.splitlines()[0]}` exited {bad.exit}"
             failed, retry = s("status.failed", lang), s("status.retry", lang)
-            self.transcript.note(f"✗ {failed}: {reason}\n→ {retry}", "bold red")
+            self.note(f"✗ {failed}: {reason}\n→ {retry}", "bold red")
             return f"✗ {failed}: {reason} — {retry}", "bold red"
         reason = f": {result.reason}" if result.reason else ""
         line = f"– {s('status.' + result.status, lang)}{reason}"
-        self.transcript.note(line, "yellow")
+        self.note(line, "yellow")
         return line, "yellow"

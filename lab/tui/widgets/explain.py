@@ -7,12 +7,15 @@ import re
 from collections.abc import Callable
 
 from markdown_it import MarkdownIt
+from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown
+from textual.reactive import var
+from textual.widgets import Markdown, Static
 
 from lab.lesson.model import Step
 from lab.tui.cjk import CJK
 from lab.tui.strings import s
+from lab.tui.widgets.more import MoreHint
 
 # a line break between two Japanese characters: Markdown would make it a space
 _CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
@@ -88,11 +91,60 @@ def step_markdown(
     return "\n\n".join(p for p in parts if p)
 
 
-class Explanation(VerticalScroll):
+def folded_text(
+    step: Step, number: int, total: int, lang: str, fill: Callable[[str], str] = str
+) -> Text:
+    """What the explanation folds to after a run: the step's title and the commands it ran."""
+    text = Text()
+    text.append(f"{s('step', lang)} {number}/{total} · {step.title_in(lang)}", style="bold")
+    for cmd in commands_of(step):
+        for i, line in enumerate(fill(cmd).splitlines()):
+            text.append("\n")
+            if line.startswith("# "):
+                text.append(line, style="dim")
+            else:
+                text.append("$ " if i == 0 or not line.startswith(" ") else "  ", style="cyan")
+                text.append(line)
+    text.append("\n")
+    text.append(s("explain.folded", lang), style="dim italic")
+    return text
+
+
+class Explanation(MoreHint, VerticalScroll):
+    """The step's text; ``folded`` (after a run) shows only its title and commands, and
+    unfolding brings the learner back where they were in the text."""
+
+    DEFAULT_CSS = """
+    Explanation #explain-fold { display: none; }
+    Explanation.-folded #explain-fold { display: block; }
+    Explanation.-folded #explain-md { display: none; }
+    """
+
+    folded: var[bool] = var(False)
+
+    def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kw)
+        self._kept_y = 0.0  # where the learner was in the whole text
+
     def compose(self):  # type: ignore[override]
         yield Markdown(id="explain-md")
+        yield Static(id="explain-fold", markup=False)
+
+    def watch_folded(self, folded: bool) -> None:
+        if folded:
+            self._kept_y = self.scroll_y
+        self.set_class(folded, "-folded")
+        if not folded:
+            y = self._kept_y
+            self.call_after_refresh(self.scroll_to, y=y, animate=False)
+
+    def fold(self, summary: Text) -> None:
+        self.query_one("#explain-fold", Static).update(summary)
+        self.folded = True
 
     def show(self, markdown: str, keep_scroll: bool = False) -> None:
+        if not keep_scroll:
+            self._kept_y = 0.0
         updated = self.query_one(Markdown).update(join_cjk_lines(markdown))
         if not keep_scroll:
             self.scroll_home(animate=False)

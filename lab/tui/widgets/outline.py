@@ -12,7 +12,7 @@ MARKS = {
     "passed": ("✓", "success"),
     "failed": ("✗", "error"),
     "skipped": ("–", "warning"),
-    "cancelled": ("!", "warning"),
+    "cancelled": ("⊘", "warning"),
     "timeout": ("✗", "error"),
     "running": ("◌", "accent"),
     "": ("·", "dim"),

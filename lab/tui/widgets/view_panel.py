@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from lab.tui import cjk
 from lab.views.words import view_name
+from lab.tui.widgets.more import MoreHint
 
 cjk.install()  # Japanese in views breaks between characters (Rich wraps only at spaces)
 
@@ -35,7 +36,7 @@ def render_view(view: Any, lang: str) -> RenderableType:
         )
 
 
-class ViewPanel(VerticalScroll):
+class ViewPanel(MoreHint, VerticalScroll):
     """One view of the step. ``show(view_result, lang)`` draws it; before that a placeholder."""
 
     def __init__(self, name: str, placeholder: str = "", lang: str = "en", **kw: Any) -> None:
