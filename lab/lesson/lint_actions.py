@@ -194,6 +194,13 @@ class ActionChecks:
         one = self.reg.one_of.get(f.name) if f.kind == "check" else None
         if one and not any(params.get(k) for k in one):
             self.add(f.line, f"{label}: needs one of: {', '.join(one)}")
+        if f.kind == "check" and bool(params.get("hint")) != bool(params.get("hint_ja")):
+            given = "hint" if params.get("hint") else "hint_ja"
+            other = "hint_ja" if given == "hint" else "hint"
+            self.add(
+                self.param_line(f, given),
+                f"{label}: {given} without {other}: a check's hint is given in both languages",
+            )
         for key, value in params.items():
             line = self.param_line(f, key)
             param = spec.get(key)

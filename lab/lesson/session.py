@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lab.errors import LabError
+from lab.lesson.hints import hints_for
 from lab.lesson.model import CheckResult, Lesson, Step, StepResult, ViewResult
 
 LOCK_WAIT = 60.0  # closing waits this long for a cancelled action to give the session back
@@ -123,6 +124,7 @@ class LessonSession:
         self.cancel_event = threading.Event()
         self.lock = threading.Lock()  # held by whatever uses the session
         self.mtime = 0.0  # the lesson files' time when loaded (for watching)
+        self.last_checks: dict[int, list[CheckResult]] = {}  # step -> its checks last seen
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -172,9 +174,13 @@ class LessonSession:
             return "closed"
         return "ok"
 
+    def hints(self, lang: str) -> list[str]:
+        """The current step's hints as ``h`` shows them (a failing check's own first)."""
+        return hints_for(self.step, self.last_checks.get(self.index, []), lang)
+
     def next_hint(self, lang: str) -> str:
         """Show one more hint of the current step: 'shown', 'none' or 'no_more'."""
-        hints = self.step.hints_in(lang)
+        hints = self.hints(lang)
         shown = self.hints_shown.get(self.index, 0)
         if not hints:
             return "none"
@@ -380,6 +386,7 @@ class LessonSession:
         self.checking = None
         if event.error:
             return False, ""
+        self.last_checks[event.index] = list(event.checks)
         ok = all(c.ok for c in event.checks)
         if not ok:
             return False, ""

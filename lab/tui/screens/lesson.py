@@ -132,6 +132,7 @@ class LessonScreen(SessionScreen):
             self.hints_shown.get(index, 0),
             index in self.solution_shown,
             fill=self.fill_prose,
+            hints=self.ctl.hints(lang),  # a failing check's own hint first
         )
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
