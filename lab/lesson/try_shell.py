@@ -95,7 +95,8 @@ class TryShell:
         name = self.try_in(step)
         label = f"shikumi {label_of(self.lesson.number)} · {self.context_label(index)}"
         marker = f"shikumi-{self.journal.session}-try-{os.urandom(4).hex()}"
-        self.journal.record("process", f"try:{step.id}", marker=marker)
+        entry = self.journal.record("process", f"try:{step.id}", marker=marker)
+        self.__dict__.setdefault("_try_entries", {}).setdefault(index, []).append(entry)
         env = {
             procs.MARK_VAR: marker,
             "SHIKUMI_HOME": str(self.journal.home),
@@ -126,8 +127,18 @@ class TryShell:
         log = self.work / f".try-{step.id}-{n}.log"
         log.unlink(missing_ok=True)
         self._try_logs.setdefault(index, []).append(log)
-        rec = ["script", "--quiet", "--flush", "--return", "--log-out", str(log)]
+        rec = ["script", "--quiet", "--flush", "--return", "--append", "--log-out", str(log)]
         return [*head, *rec, "--command", shlex.join(inner)]
+
+    def close_shells(self, index: int) -> list[str]:
+        """Kill every shell of step *index* and all they started (their journal entries
+        undone: the marked processes). Returns what could not be undone."""
+        failed = []
+        for entry in self.__dict__.get("_try_entries", {}).pop(index, []):
+            result = self.journal.undo(entry)
+            if not result.ok:
+                failed.append(f"{entry.target}: {result.action}")
+        return failed
 
     def try_log(self, index: int) -> Path | None:
         """The recording of the newest shell of step *index* (None if none was opened)."""

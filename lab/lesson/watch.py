@@ -20,6 +20,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host.filewatch import FileWatch
+from lab.host.snapshot import tree_of
 from lab.lesson import checks
 from lab.lesson.model import CheckResult, ViewResult
 from lab.lesson.scope import scope_for
@@ -79,6 +80,7 @@ class Watcher:
         self.thread: threading.Thread | None = None
         self._tail = b""
         self.last: list[CheckResult] = []
+        self.own: set[str] = set()  # pids of the shell itself (left out of the changes)
 
     # -- one round -------------------------------------------------------------------
     def evaluate(self) -> list[CheckResult]:
@@ -108,7 +110,12 @@ class Watcher:
         try:
             scope = scope_for(self.runner, self.index, self.shell_pid)
             snap = changes.take(scope)
+            if self.shell_pid and not self.own:  # the shell and its recorder: not news
+                self.own = {str(p) for p in tree_of([self.shell_pid])}
             found = changes.diff(self.snap, snap) if self.snap is not None else []
+            found = [
+                c for c in found if c.kind != "processes" or c.text.split(" ", 1)[0] not in self.own
+            ]
             self.snap = snap
             if trigger == "timer" and not found:
                 return None  # nothing moved in the kernel: the checks would say the same

@@ -163,9 +163,12 @@ class LessonScreen(SessionScreen):
     def go(self, index: int) -> None:
         if not self.lesson.steps:
             return
+        before = self.index
         if not self.ctl.go(index):
             self.app.notify(s("status.busy", self.lang), severity="warning")
             return
+        if self.index != before:
+            self.end_practice()  # the shell beside belongs to the step left
         self.show_step()
 
     # -- actions -------------------------------------------------------------------
@@ -295,6 +298,7 @@ class LessonScreen(SessionScreen):
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
         if waits:
+            self.offer_second_terminal()  # outside tmux: `shikumi shell` gets this step
             bench.transcript.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())
             if tried:  # the explanation has shrunk to make room: say here what to do
