@@ -124,6 +124,8 @@ class PracticeScreen(Screen):
             )
         except OSError as e:
             applog.record("practice state", e)
+            return
+        self.bench.transcript.note(f"⌨ {s('practice.second', self.lang)}", "cyan")  # type: ignore[attr-defined]
 
     def _show_panel(self) -> None:
         if self.changes_panel is None:
