@@ -129,7 +129,8 @@ class PracticeScreen(Screen):
 
     def _show_panel(self) -> None:
         if self.changes_panel is None:
-            self.changes_panel = WhatChanged(self.lang, id="what-changed")  # type: ignore[attr-defined]
+            home = str(self.owner.home)  # type: ignore[attr-defined]
+            self.changes_panel = WhatChanged(self.lang, home, id="what-changed")  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):
                 self.query_one("#main").mount(self.changes_panel)
 

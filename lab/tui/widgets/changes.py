@@ -33,8 +33,9 @@ class WhatChanged(Static):
 
     lang: reactive[str] = reactive("en")
 
-    def __init__(self, lang: str = "en", **kw: Any) -> None:
+    def __init__(self, lang: str = "en", home: str = "", **kw: Any) -> None:
         super().__init__("", **kw)
+        self.home = home.rstrip("/")  # shown as $SHIKUMI_HOME: paths stay short
         self._blocks: deque[tuple[str, list[Any]]] = deque()
         self.set_reactive(WhatChanged.lang, lang)
         self.count = 0
@@ -67,7 +68,8 @@ class WhatChanged(Static):
             out.append(f"— {head}\n", "dim")
             for c in changes:
                 style = "green" if c.sign == "+" else "red"
-                out.append(f"{c.sign} {c.kind}: {c.text}\n", style)
+                text = c.text.replace(self.home, "$SHIKUMI_HOME") if self.home else c.text
+                out.append(f"{c.sign} {c.kind}: {text}\n", style)
         out.rstrip()
         return out
 
