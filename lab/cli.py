@@ -190,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_doctor)
 
+    s = sub.add_parser(
+        "shell", parents=[lang], help="a shell in the step the running app is on (second terminal)"
+    )
+    s.set_defaults(func=_lazy("lab.commands.shell_cmd", "cmd_shell"))
+
     s = sub.add_parser("cleanup", help="undo everything the lab created (idempotent)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.add_argument(

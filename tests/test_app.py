@@ -202,8 +202,8 @@ async def test_try_it_yourself_with_a_scripted_shell(lab_dirs):
         screen.launch_shell = scripted_shell
         await pilot.press("2", "t")
         await wait_for(pilot, lambda: screen.statuses.get("your-turn") == "passed")
-        assert ran and ran[0][0] == "script"  # the session is recorded for the checks
-        assert shlex.split(ran[0][ran[0].index("--command") + 1])[0] == "bash"
+        assert ran and "script" in ran[0]  # the session is recorded for the checks
+        assert shlex.split(ran[0][ran[0].index("--command") + 1])[0].endswith("bash")
         assert "every check passes" in status_text(app)
         assert "the file x exists" in str(screen.query_one("#checks").render())
         # a failing try: the check says why

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     with _stop_on_signals(stop):
-        report = player.play(folders, lang, console, stop)
+        report = player.play(folders, lang, console, stop, track_changes=args.json)
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:

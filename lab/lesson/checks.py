@@ -3,7 +3,8 @@
 ``KINDS[kind]`` maps each parameter to its type (a type or a tuple of types, as
 ``isinstance`` takes them); ``REQUIRED[kind]`` names the ones a check must
 give. Every kind takes ``message`` (what it verifies, required) and
-``message_ja``; a kind with a ``pattern`` also takes ``says``/``says_ja``, what the
+``message_ja`` and may carry its own ``hint``/``hint_ja`` (shown first when it
+fails); a kind with a ``pattern`` also takes ``says``/``says_ja``, what the
 pattern looks for in words (the linter requires them with a pattern): a reason
 (lab/lesson/check_words.py) says what was expected and what was seen in the
 learner's language and never quotes a pattern or the check's command. ``spec(kind)`` gives ``{param: (type, required)}`` like the view
@@ -27,7 +28,7 @@ from lab.lesson.variables import UnknownVariable
 
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 PidSpec = (str, int)
-_COMMON: dict[str, Any] = {"message": str, "message_ja": str}
+_COMMON: dict[str, Any] = {"message": str, "message_ja": str, "hint": str, "hint_ja": str}
 # what a check's pattern looks for, in words (a reason never quotes the pattern)
 _SAYS: dict[str, Any] = {"says": str, "says_ja": str}
 
@@ -291,6 +292,11 @@ def message_of(action: Action, lang: str = "en") -> str:
     return str(msg)
 
 
+def hint_of(action: Action, lang: str = "en") -> str:
+    p = action.params
+    return str((p.get("hint_ja") if lang == "ja" else None) or p.get("hint") or "")
+
+
 def param_problems(kind: str, params: dict[str, Any]) -> list[str]:
     """What is wrong with *params* for *kind* (missing, unknown, wrong type)."""
     if kind not in KINDS:
@@ -310,6 +316,12 @@ def param_problems(kind: str, params: dict[str, Any]) -> list[str]:
 
 def evaluate(action: Action, ctx: Context) -> CheckResult:
     """Run the check *action* against the real state now."""
+    r = _evaluate(action, ctx)
+    r.hint = hint_of(action, ctx.lang)
+    return r
+
+
+def _evaluate(action: Action, ctx: Context) -> CheckResult:
     kind = action.name
     message = message_of(action, ctx.lang)
     problems = param_problems(kind, action.params)

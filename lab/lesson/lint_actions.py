@@ -204,6 +204,13 @@ class ActionChecks:
                         f'{label}: a check with a pattern needs {key} = "…": what the '
                         "pattern looks for, in words (the learner is shown that, never the pattern)",
                     )
+        if f.kind == "check" and bool(params.get("hint")) != bool(params.get("hint_ja")):
+            given = "hint" if params.get("hint") else "hint_ja"
+            other = "hint_ja" if given == "hint" else "hint"
+            self.add(
+                self.param_line(f, given),
+                f"{label}: {given} without {other}: a check's hint is given in both languages",
+            )
         for key, value in params.items():
             line = self.param_line(f, key)
             param = spec.get(key)

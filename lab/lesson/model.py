@@ -183,6 +183,7 @@ class CheckResult:
     message: str  # what the check verifies
     ok: bool
     reason: str = ""  # why it failed (or what was seen)
+    hint: str = ""  # the check's own hint (``hint``/``hint_ja``): what to try when it fails
 
 
 @dataclass

@@ -23,7 +23,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from lab import views
-from lab.lesson import leaks
+from lab.lesson import leaks, scope
 from lab.lesson.i18n import t
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Lesson, StepResult
@@ -37,6 +37,7 @@ from lab.lesson.runner import (
     ViewReady,
 )
 from lab.lesson.variables import fill_display
+from lab.ops import changes
 from lab.safety.journal import Journal
 
 _STATUS_STYLE = {
@@ -59,8 +60,10 @@ class LessonReport:
     failures: list[dict[str, str]] = field(default_factory=list)
     skips: list[dict[str, str]] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] | None = None  # per step: what its run changed
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.changes is None else {"changes": self.changes}
         return {
             "id": self.id,
             "steps": self.steps,
@@ -70,6 +73,7 @@ class LessonReport:
             "seconds": round(self.seconds, 3),
             "failures": self.failures,
             "skips": self.skips,
+            **extra,
         }
 
 
@@ -183,8 +187,10 @@ def play_lesson(
     console: Console,
     stop: threading.Event,
     doctor_checks: list | None,
+    track_changes: bool = False,
 ) -> LessonReport:
     rep = LessonReport(lesson.id, steps=len(lesson.steps))
+    rep.changes = [] if track_changes else None
     t0 = time.monotonic()
     before = leaks.snapshot(journal.home, journal.session)
     _print_lesson_head(console, lesson, lang)
@@ -201,7 +207,10 @@ def play_lesson(
                 lang,
                 lambda x, i=i: fill_display(x, runner.vars, lesson.steps, lang, i),
             )
+            tracked = scope.StepChanges(runner, i) if rep.changes is not None else None
             r = runner.run_step(i, cancel=stop, solution=True)
+            if tracked is not None and rep.changes is not None:
+                rep.changes.append({"step": step.id, "changes": changes.to_json(tracked.after())})
             results.append(r)
             style = _STATUS_STYLE.get(r.status, "")
             word = t(r.status, lang)
@@ -247,6 +256,7 @@ def play(
     console: Console,
     stop: threading.Event | None = None,
     home: Path | None = None,
+    track_changes: bool = False,
 ) -> PlayReport:
     stop = stop or threading.Event()
     out = PlayReport()
@@ -276,7 +286,7 @@ def play(
                 continue
             for p in problems:
                 console.print(Text(f"warning: {p}", style="yellow"))
-            rep = play_lesson(lesson, journal, lang, console, stop, doctor_checks)
+            rep = play_lesson(lesson, journal, lang, console, stop, doctor_checks, track_changes)
             out.lessons.append(rep)
             out.leaked += [f"{lesson.id}: {x}" for x in rep.leaked]
     finally:

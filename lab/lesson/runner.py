@@ -73,7 +73,7 @@ class Runner(TryShell):
         self.ctx = Context(self.vars, lang=lang, runner=self._run_short)
         self._work_ready = False
         self._started: list[int] = []  # steps run, in order (their cleanups run at finish)
-        self._try_logs: dict[int, Path] = {}  # step index -> the learner's shell transcript
+        self._try_logs: dict[int, list[Path]] = {}  # step index -> its shells' recordings
         self._lock = RunLock(journal.home)  # one lesson at a time per home, held until finish()
 
     # -- helpers -----------------------------------------------------------------------
@@ -281,6 +281,7 @@ class Runner(TryShell):
         if index not in self._started:
             self._started.append(index)
         self.ctx.results.pop(step.id, None)
+        self._try_logs.pop(index, None)  # the stage is set again: the learner's turn too
         res = StepResult(step.id, "passed")
         try:
             self._step_body(step, res, cancel, solution)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lab.errors import LabError
+from lab.lesson.hints import hints_for
 from lab.lesson.model import CheckResult, Lesson, Step, StepResult, ViewResult
 from lab.lesson.variables import Variables, fill_display
 
@@ -126,6 +127,7 @@ class LessonSession:
         self.mtime = 0.0  # the lesson files' time when loaded (for watching)
         self.lang = "en"  # the language of the words ``fill`` shows for a value not known yet
         self.ran: set[int] = set()  # steps run (or skipped) in this session
+        self.last_checks: dict[int, list[CheckResult]] = {}  # step -> its checks last seen
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -179,9 +181,13 @@ class LessonSession:
             return "closed"
         return "ok"
 
+    def hints(self, lang: str) -> list[str]:
+        """The current step's hints as ``h`` shows them (a failing check's own first)."""
+        return hints_for(self.step, self.last_checks.get(self.index, []), lang)
+
     def next_hint(self, lang: str) -> str:
         """Show one more hint of the current step: 'shown', 'none' or 'no_more'."""
-        hints = self.step.hints_in(lang)
+        hints = self.hints(lang)
         shown = self.hints_shown.get(self.index, 0)
         if not hints:
             return "none"
@@ -394,6 +400,7 @@ class LessonSession:
         self.checking = None
         if event.error:
             return False, ""
+        self.last_checks[event.index] = list(event.checks)
         ok = all(c.ok for c in event.checks)
         if not ok:
             return False, ""

@@ -89,6 +89,15 @@ _EN: dict[str, str] = {
     "help.close": "press Esc or ? to close",
     "try.banner": "You are in the step's shell. Do it yourself; type exit (or Ctrl-D) to return to the lab.",
     "try.cannot": "cannot open a shell for this step",
+    "practice.changed": "What changed",
+    "practice.nothing_yet": "Nothing changed yet: the kernel's changes appear here after each command.",
+    "practice.opened": "Your shell is in the pane beside: the checks follow what you do",
+    "practice.done": "Every check holds: well done",
+    "practice.closed": "the shell beside was closed",
+    "practice.hint": "hint",
+    "practice.second": "Your turn: press t, or run `sudo shikumi shell` in a second terminal",
+    "practice.prompt_after": "after a command",
+    "practice.prompt_bg": "in the background",
 }
 
 _JA: dict[str, str] = {
@@ -175,6 +184,15 @@ _JA: dict[str, str] = {
     "help.close": "Esc か ? で閉じます",
     "try.banner": "ステップのシェルです。自分でやってみましょう。exit (または Ctrl-D) でラボに戻ります。",
     "try.cannot": "このステップのシェルを開けません",
+    "practice.changed": "何が変わったか",
+    "practice.nothing_yet": "まだ変化はありません。コマンドを実行するたびに、カーネルの変化がここに出ます。",
+    "practice.opened": "隣のペインがあなたのシェルです。やったことにチェックが追従します",
+    "practice.done": "すべてのチェックが通りました。よくできました",
+    "practice.closed": "隣のシェルを閉じました",
+    "practice.hint": "ヒント",
+    "practice.second": "あなたの番です。t を押すか、別の端末で `sudo shikumi shell` を実行してください",
+    "practice.prompt_after": "コマンドの後",
+    "practice.prompt_bg": "バックグラウンドで",
 }
 
 _ALL = {"en": _EN, "ja": _JA}

@@ -129,6 +129,7 @@ class LessonScreen(AskScreen):
             self.hints_shown.get(index, 0),
             index in self.solution_shown,
             fill=self.fill_prose,
+            hints=self.ctl.hints(lang),  # a failing check's own hint first
         )
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
@@ -161,9 +162,12 @@ class LessonScreen(AskScreen):
     def go(self, index: int) -> None:
         if not self.lesson.steps:
             return
+        before = self.index
         if not self.ctl.go(index):
             self.app.notify(s("status.busy", self.lang), severity="warning")
             return
+        if self.index != before:
+            self.end_practice()  # the shell beside belongs to the step left
         self.show_step()
 
     # -- actions -------------------------------------------------------------------
@@ -283,6 +287,7 @@ class LessonScreen(AskScreen):
             bench.show_checks(result.checks, pending=waits)
         bench.show_point()
         if waits:
+            self.offer_second_terminal()  # outside tmux: `shikumi shell` gets this step
             bench.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())
             if tried:  # the explanation has folded to make room: say here what to do

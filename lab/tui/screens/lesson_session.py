@@ -19,13 +19,13 @@ from typing import Any
 from textual import on, work
 from textual.app import SuspendNotSupported
 from textual.message import Message
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from lab.errors import LabError
 from lab.lesson.model import Lesson
 from lab.lesson.session import Closed, LessonSession
 from lab.tui import applog, engine, messages
+from lab.tui.screens.practice import PracticeScreen
 from lab.tui.strings import s
 
 ENGINE = "engine"  # the one worker group of a lesson session's work
@@ -57,7 +57,7 @@ def handles(kind: type[Message]) -> Callable[[Callable[..., Any]], Any]:
 
 
 @applog.guarded
-class SessionScreen(Screen):
+class SessionScreen(PracticeScreen):  # practice beside the app: screens/practice.py
     """A screen with one lesson session (``ctl``), driven from workers."""
 
     lesson = _session("lesson")
@@ -141,6 +141,7 @@ class SessionScreen(Screen):
     async def close_session(self) -> None:
         """Cancel what runs, then clean up in a worker (which waits for the running
         action to give the session back). The screen stays live. Safe to call twice."""
+        await self.end_practice_now()  # the shell beside: its pane closed, what it started killed
         if not self.ctl.begin_close():
             self.owner.live.discard(self)
             return
@@ -210,6 +211,9 @@ class SessionScreen(Screen):
         guard = self.owner.guard
         if guard is not None and guard.triggered:
             return  # the app is ending
+        if self.practice_beside():  # inside tmux: the shell opens beside the app
+            return
+        self.end_practice()  # offered to a second terminal: this terminal takes it now
         try:  # quick (no command runs): journals the shell, marked, before it starts
             argv = self.ctl.shell(self.index)
         except Exception as e:

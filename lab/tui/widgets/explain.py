@@ -66,8 +66,10 @@ def step_markdown(
     hints_shown: int = 0,
     solution: bool = False,
     fill: Callable[[str], str] = str,
+    hints: list[str] | None = None,
 ) -> str:
-    """The step as Markdown; *fill* puts known variable values into the prose."""
+    """The step as Markdown; *fill* puts known variable values into the prose; *hints*
+    (default: the step's own) in the order they are shown (a failing check's first)."""
     parts = [
         f"## {s('step', lang)} {number}/{total} · {step.title_in(lang)}",
         fill(step.text_in(lang).strip()),
@@ -79,7 +81,7 @@ def step_markdown(
     tried = fill(step.try_in(lang).strip())
     if tried:
         parts.append(f"### {s('step.try', lang)}\n\n{tried}\n\n*{s('step.try_keys', lang)}*")
-    hints = step.hints_in(lang)
+    hints = step.hints_in(lang) if hints is None else hints
     for i, hint in enumerate(hints[:hints_shown]):
         parts.append(f"> **{s('step.hint', lang)} {i + 1}/{len(hints)}** {fill(hint.strip())}")
     if solution:

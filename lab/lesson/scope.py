@@ -1,0 +1,68 @@
+"""Where a step's "what changed" looks: the scope of its snapshots (lab/host/snapshot.py).
+
+The context is the step's try context (a spawned container's pid, or the host); the
+processes are the learner's shell and everything the lesson spawned; the files are
+the lesson's work dir, the home's containers (their roots), the overlays' uppers
+under the home, the context's root and the folders the step's checks name.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from lab.errors import LabError
+from lab.host.snapshot import Scope, overlay_uppers
+from lab.lesson.context import host_pid
+from lab.ops import changes
+
+
+def _check_dirs(runner: Any, step: Any) -> list[str]:
+    out = []
+    for a in step.of("check"):
+        path = a.params.get("path")
+        if isinstance(path, str):
+            try:
+                out.append(os.path.dirname(runner.vars.fill(path)))
+            except LabError:
+                continue
+    return out
+
+
+def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
+    """The scope of step *index* of *runner* now (*shell_pid*: the learner's shell)."""
+    step = runner.lesson.steps[index]
+    name = runner.try_in(step)
+    try:
+        pid = runner.ctx.pid(name) if name else host_pid()
+    except LabError:
+        pid = host_pid()
+    home = str(runner.journal.home)
+    dirs = [str(runner.work), os.path.join(home, "containers")]
+    dirs += overlay_uppers(pid, home) + overlay_uppers(os.getpid(), home)
+    try:
+        root = os.readlink(f"/proc/{pid}/root")
+    except OSError:
+        root = "/"
+    if root != "/":
+        dirs.append(root)
+    dirs += _check_dirs(runner, step)
+    dirs = [d for d in dict.fromkeys(dirs) if d and d != "/" and os.path.isdir(d)]
+    # a folder inside another one given is walked once (within the bounds of the outer)
+    dirs = [d for d in dirs if not any(d != o and d.startswith(o + "/") for o in dirs)]
+    roots = [sp.pid for sp in runner.ctx.spawned.values()]
+    if shell_pid:
+        roots.append(shell_pid)
+    return Scope(pid=pid, roots=tuple(roots), dirs=tuple(dirs))
+
+
+class StepChanges:
+    """Snapshots around the lab's own run of a step (``play --json``'s "changes")."""
+
+    def __init__(self, runner: Any, index: int) -> None:
+        self.runner, self.index = runner, index
+        self.before = changes.take(scope_for(runner, index))
+
+    def after(self) -> list[changes.Change]:
+        scope = scope_for(self.runner, self.index)
+        return changes.diff(self.before, changes.take(scope))

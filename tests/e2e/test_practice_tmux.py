@@ -1,0 +1,148 @@
+"""End to end: practice beside the app. The real app (`python -m lab open 07`) in a
+real tmux (its own server: `tmux -L`), `t` opens the learner's shell in a pane
+beside it, the test types into that pane with `send-keys` and reads the app's pane:
+a wrong command leaves the check failing and `h` shows that check's own hint; the
+solution turns the checks green and the What changed panel lists the file it made;
+quitting closes the pane and leaves nothing (mounts, netns, shikumi cgroups,
+processes of the shell, the journal). Drives the kernel: run it under the lock
+(`flock /tmp/shikumi-kernel.lock`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        r = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
+        )
+        return r.stdout
+
+    def screen(self, target: str) -> str:
+        return self("capture-pane", "-p", "-J", "-t", target)
+
+    def wait(self, target: str, *texts: str, timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < end:
+            shown = self.screen(target)
+            if all(t in shown for t in texts):
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{texts!r} never all showed on {target}; it was:\n{shown}")
+
+    def panes(self, session: str) -> list[str]:
+        return self("list-panes", "-t", session, "-F", "#{pane_id}").split()
+
+
+def _machine() -> dict[str, set[str]]:
+    """What a lesson could leave behind, machine-wide."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = {line.split()[4] for line in f}
+    netns = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    cgroups = set()
+    for top in Path("/sys/fs/cgroup").iterdir():
+        if top.is_dir():
+            cgroups |= {str(p) for p in top.glob("shikumi*")}
+    return {"mounts": mounts, "netns": netns, "cgroups": cgroups}
+
+
+def _ours(home: Path) -> list[int]:
+    """Processes whose environment names our home (the app's, the shell's, its jobs)."""
+    needle = f"SHIKUMI_HOME={home}".encode()
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/environ", "rb") as f:
+                    if needle in f.read().split(b"\0"):
+                        found.append(int(name))
+            except OSError:
+                continue
+    return found
+
+
+def test_practice_beside_the_app_in_tmux(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("tmux", "script", "chroot", "ldd"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+    home = tmp_path / "home"
+    exit_file = tmp_path / "exit-status"
+    socket = f"shikumi-p16-{uuid.uuid4().hex[:8]}"
+    t = Tmux(socket)
+    before = _machine()
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
+    command = (
+        f"cd {REPO} && env -u COLUMNS -u LINES {env} {sys.executable} -m lab open 07;"
+        f" echo $? > {exit_file}; sleep 5"
+    )
+    t("new-session", "-d", "-s", "app", "-x", "200", "-y", "50", command)
+    try:
+        app = t("list-panes", "-t", "app", "-F", "#{pane_id}").split()[0]
+        t.wait(app, "Step 1/8")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "✓ the runtime environment is in place")
+        t("send-keys", "-t", app, "4")
+        t.wait(app, "Step 4/8")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "○ a file written to /tmp inside")  # waits for the learner
+        t("send-keys", "-t", app, "t")
+        end = time.monotonic() + 10
+        while len(t.panes("app")) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+        shell = next(p for p in t.panes("app") if p != app)
+        t.wait(shell, "(shikumi 07 · host) #")
+        t.wait(app, "What changed")
+
+        # a wrong command: the file lands in the work dir, not the container's /tmp
+        t("send-keys", "-t", shell, "echo inside > $SHIKUMI_WORK/wrong.txt", "Enter")
+        t.wait(app, "+ files: $SHIKUMI_HOME/work/07-chroot/wrong.txt (7 B)", "not yet")
+        t("send-keys", "-t", app, "h")  # the failing check's own hint comes first
+        t.wait(app, "Hint 1/3", "The file is not there yet")
+
+        # the solution, typed as the learner would, and a job left running
+        cmd = "chroot $SHIKUMI_HOME/containers/test /bin/sh -c 'echo inside > /tmp/note.txt'"
+        t("send-keys", "-t", shell, cmd, "Enter")
+        shown = t.wait(
+            app, "+ files: $SHIKUMI_HOME/containers/test/tmp/note.txt (7 B)", "Every check holds"
+        )
+        assert "✗ a file written" not in shown
+        t("send-keys", "-t", shell, "sleep 4242 &", "Enter")
+        t.wait(shell, "[1]")
+        jobs = [p for p in _ours(home) if b"4242" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert jobs, "the learner's job runs, marked"
+
+        t("send-keys", "-t", app, "q")
+        end = time.monotonic() + 20
+        while not exit_file.exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert exit_file.read_text().strip() == "0"
+        # the app's pane stays (its command sleeps a little): the shell's pane is gone
+        assert t.panes("app") == [app], "the shell's pane closed with the app"
+    finally:
+        t("kill-server")
+    time.sleep(0.3)
+    assert _ours(home) == [], "nothing the shell started survives"
+    assert [m for m in _machine()["mounts"] if m.startswith(str(home))] == []
+    after = _machine()
+    assert after["netns"] - before["netns"] == set()
+    assert after["cgroups"] - before["cgroups"] == set()
+    assert not list((home / "journal").glob("*.jsonl")), "the journal is empty"
+    assert not (home / "practice.json").exists()

@@ -1,0 +1,99 @@
+"""The kernel state snapshot and its diff (lab/host/snapshot.py, lab/ops/changes.py).
+
+Reads only: these tests change files in a temporary folder and start a `sleep` of
+their own, nothing machine-wide (no kernel lock needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from lab.host import snapshot
+from lab.ops import changes
+
+
+def _scope(tmp: Path, roots: tuple[int, ...] = ()) -> changes.Scope:
+    return changes.Scope(pid=os.getpid(), roots=roots, dirs=(str(tmp),))
+
+
+def test_files_added_changed_removed(tmp_path: Path) -> None:
+    (tmp_path / "keep").write_text("a")
+    a = changes.take(_scope(tmp_path))
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "new.txt").write_text("hello\n")
+    (tmp_path / "keep").write_text("abc")
+    b = changes.take(_scope(tmp_path))
+    got = changes.lines(changes.diff(a, b))
+    assert got == [
+        f"- files: {tmp_path}/keep (1 B)",
+        f"+ files: {tmp_path}/d/",
+        f"+ files: {tmp_path}/d/new.txt (6 B)",
+        f"+ files: {tmp_path}/keep (3 B)",
+    ]
+    assert changes.diff(b, b) == []
+
+
+def test_files_bounded_and_never_followed(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "link").symlink_to("/")  # a symlink to / is listed, never walked
+    deep = tmp_path / "1" / "2" / "3" / "4" / "5"
+    deep.mkdir(parents=True)
+    found = snapshot.read_files([str(tmp_path)])
+    assert f"{tmp_path}/link -> /" in found
+    assert not any(x.startswith(f"{tmp_path}/link/") for x in found)
+    assert f"{tmp_path}/1/2/3/4/" in found and f"{tmp_path}/1/2/3/4/5/" not in found
+    monkeypatch.setattr(snapshot, "MAX_FILES", 3)
+    for i in range(10):
+        (tmp_path / f"f{i}").write_text("x")
+    assert f"{tmp_path}/… (more than 3 entries)" in snapshot.read_files([str(tmp_path)])
+
+
+def test_processes_of_the_tree(tmp_path: Path) -> None:
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        scope = _scope(tmp_path, roots=(os.getpid(),))
+        a = changes.take(changes.Scope(**{**scope.__dict__, "roots": ()}))
+        b = changes.take(scope)
+        added = [c for c in changes.diff(a, b) if c.kind == "processes"]
+        assert changes.Change("processes", "+", f"{sleeper.pid} sleep 30") in added
+    finally:
+        sleeper.kill()
+        sleeper.wait(5)
+    c = changes.take(scope)
+    assert changes.Change("processes", "-", f"{sleeper.pid} sleep 30") in changes.diff(b, c)
+
+
+def test_mounts_namespaces_net_read_from_the_context() -> None:
+    snap = changes.take(changes.Scope(pid=os.getpid()))
+    assert any(line.startswith("/ (") for line in snap.get("mounts"))
+    assert any(line.startswith("mnt:[") for line in snap.get("namespaces"))
+    if "links" in snap.kinds:  # `ip` is installed (provision.sh puts it there)
+        assert any(line.startswith("lo ") for line in snap.get("links"))
+        assert any(line.startswith("lo 127.0.0.1/8") for line in snap.get("addresses"))
+
+
+def test_cgroups_named_shikumi_with_their_limits(tmp_path: Path) -> None:
+    box = tmp_path / "memory" / "shikumi" / "box"
+    box.mkdir(parents=True)
+    (box / "memory.limit_in_bytes").write_text("8388608\n")
+    (tmp_path / "memory" / "other").mkdir()
+    assert snapshot.read_cgroups(str(tmp_path)) == {
+        "memory:shikumi",
+        "memory:shikumi/box memory.limit_in_bytes=8388608",
+    }
+    v2 = tmp_path / "v2"  # cgroup v2: the root and each cgroup have cgroup.subtree_control
+    (v2 / "shikumi" / "web").mkdir(parents=True)
+    (v2 / "user.slice").mkdir()
+    for d in (v2, v2 / "shikumi", v2 / "shikumi" / "web", v2 / "user.slice"):
+        (d / "cgroup.subtree_control").write_text("")
+    (v2 / "shikumi" / "web" / "pids.max").write_text("20\n")
+    assert snapshot.read_cgroups(str(v2)) == {"unified:shikumi", "unified:shikumi/web pids.max=20"}
+
+
+def test_a_kind_not_read_is_not_compared() -> None:
+    a = changes.Snapshot({"files": frozenset({"x"})})
+    b = changes.Snapshot({"mounts": frozenset({"/m (tmpfs t)"})}, errors={"files": "gone"})
+    assert changes.diff(a, b) == []
+    many = changes.Snapshot({"files": frozenset(f"f{i}" for i in range(300))})
+    out = changes.diff(changes.Snapshot({"files": frozenset()}), many, limit=10)
+    assert len(out) == 11 and out[-1].text == "… and 290 more changes"

@@ -1,0 +1,134 @@
+"""Checks that watch (lab/lesson/watch.py), driven by a scripted shell: the real
+try shell (bash, its prompt reporting in band, `script` recording its output) fed
+commands one at a time on its stdin, as a learner would type them.
+
+Nothing machine-wide changes (a file in the lesson's work dir): no kernel lock."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+from pathlib import Path
+
+from lab.lesson.loader import load_lesson
+from lab.lesson.runner import Runner
+from lab.lesson.session import LessonSession
+from lab.lesson.watch import Watcher, WatchUpdate
+from lab.safety.journal import Journal
+from tests.support import need_tool
+
+LESSON = """+++
+title = "watch"
+summary = "watch"
+part = "test"
+requires = []
++++
+## Make x {#make-x}
+Make a file.
+
+```run
+true
+```
+```try
+Make the file x here: `touch x`.
+```
+```hint
+The general hint.
+```
+```solution
+touch x
+```
+```check path-exists
+path = "{{work}}/x"
+message = "the file x exists"
+hint = "Run `touch x` in the work dir."
+hint_ja = "作業ディレクトリで `touch x` を実行する。"
+```
+```check output-matches
+pattern = "^made$"
+message = "the shell printed made"
+```
+"""
+
+
+def _lesson(tmp: Path):
+    d = tmp / "lessons" / "92-watch"
+    d.mkdir(parents=True)
+    (d / "lesson.md").write_text(LESSON)
+    lesson, problems = load_lesson(d)
+    assert lesson is not None, problems
+    return lesson
+
+
+def _next(q: queue.Queue, trigger: str) -> WatchUpdate:
+    while True:
+        u = q.get(timeout=15)
+        if u.trigger == trigger:
+            return u
+
+
+def test_the_checks_follow_the_learners_shell(tmp_path: Path) -> None:
+    need_tool("script", "bash")
+    lesson = _lesson(tmp_path)
+    with Journal.open(tmp_path / "home") as j:
+        r = Runner(lesson, j)
+        assert r.run_step(0).status == "failed"  # the learner's turn: the checks wait
+        argv = r.shell(0)
+        q: queue.Queue = queue.Queue()
+        w = Watcher(r, 0, r.try_log(0), q.put, interval=0.5)
+        w.start()
+        start = _next(q, "start")  # before the shell: the baseline, every check failing
+        assert [c.ok for c in start.checks] == [False, False] and not start.done
+        assert start.hint == "Run `touch x` in the work dir."
+        shell = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        w.shell_pid = shell.pid
+        w.alive = lambda: shell.poll() is None
+        try:
+            _next(q, "prompt")  # the shell's first prompt: it is ready
+
+            def typed(line: str) -> WatchUpdate:
+                assert shell.stdin is not None
+                shell.stdin.write(line.encode() + b"\n")
+                shell.stdin.flush()
+                return _next(q, "prompt")
+
+            u = typed("echo nothing # made")  # typed, not printed: the output check still fails
+            assert [c.ok for c in u.checks] == [False, False]
+            assert r.try_output(0) == "nothing"
+            u = typed("touch x")
+            assert u.checks[0].ok and not u.done
+            assert f"+ files: {r.work}/x (0 B)" in [str(c) for c in u.changes]
+            assert u.hint == ""  # the failing check (output) has no hint of its own
+            u = typed("rm x; echo made")  # x goes again: its check stays passed
+            assert u.done and u.checks[0].ok and "passed earlier" in u.checks[0].reason
+            assert f"- files: {r.work}/x (0 B)" in [str(c) for c in u.changes]
+            typed_exit = shell.stdin
+            assert typed_exit is not None
+            typed_exit.write(b"exit\n")
+            typed_exit.flush()
+            shell.wait(10)
+            _next(q, "closed")
+        finally:
+            w.stop()
+            if shell.poll() is None:
+                shell.kill()
+                shell.wait(5)
+        r.finish()
+
+
+def test_h_shows_the_failing_checks_hint_first(tmp_path: Path) -> None:
+    lesson = _lesson(tmp_path)
+    ctl = LessonSession(lesson, lambda lesson, on_event: None, lambda e: None)
+    assert ctl.hints("en") == ["The general hint."]
+    from lab.lesson.model import CheckResult
+    from lab.lesson.session import ChecksEnded
+
+    failing = [CheckResult("path-exists", "x", False), CheckResult("output-matches", "y", True)]
+    ctl.checks_ended(ChecksEnded(0, failing))
+    assert ctl.hints("en") == ["Run `touch x` in the work dir.", "The general hint."]
+    assert ctl.hints("ja")[0] == "作業ディレクトリで `touch x` を実行する。"
+    assert ctl.next_hint("en") == "shown"
+    ctl.checks_ended(ChecksEnded(0, [failing[1], failing[1]]))
+    assert ctl.hints("en") == ["The general hint."]
