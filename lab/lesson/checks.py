@@ -19,6 +19,7 @@ from lab.errors import LabError
 from lab.host import mounts
 from lab.lesson.context import Context
 from lab.lesson.model import Action, CheckResult
+from lab.lesson.run_events import printed_only
 
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 PidSpec = (str, int)
@@ -130,12 +131,18 @@ def _said(stream: str) -> str:
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     stream = _stream(p)
-    last = ctx.last(of)
-    if last is not None and last.kind == "try":
-        # the learner's own shell: its last line is always `exit`, and the step id means little
-        text = ctx.output(of, stream)
-        ok, seen = _search(p["pattern"], text, "what your shell showed")
-        return ok, seen if ok else f"nothing your shell showed matches /{p['pattern']}/ yet"
+    if of in ctx.tries:
+        # a try: only what the learner's commands printed counts (their shell's transcript
+        # without the typed lines, or in `play` the solution's output), never the lab's run
+        mine = [r for r in ctx.results.get(of) or [] if r.kind in ("try", "solution")]
+        if not mine:
+            return False, f"nothing your shell showed matches /{p['pattern']}/ yet"
+        last = mine[-1]
+        text = {"stdout": last.stdout, "stderr": last.stderr}.get(stream, last.stdout + last.stderr)
+        if last.kind == "try":
+            text = printed_only(text)
+        ok, seen = _search(p["pattern"], text, "what your commands printed")
+        return ok, seen if ok else f"nothing your commands printed matches /{p['pattern']}/ yet"
     return _search(p["pattern"], ctx.output(of, stream), f"{_said(stream)} of step {of!r}")
 
 

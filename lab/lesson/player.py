@@ -27,15 +27,15 @@ from lab.lesson import leaks
 from lab.lesson.i18n import t
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Lesson, StepResult
-from lab.lesson.runner import (
+from lab.lesson.run_events import (
     ActionFinished,
     ActionStarted,
     CheckDone,
     Event,
     Output,
-    Runner,
     ViewReady,
 )
+from lab.lesson.runner import Runner
 from lab.safety.journal import Journal
 
 _STATUS_STYLE = {
@@ -58,9 +58,11 @@ class LessonReport:
     failures: list[dict[str, str]] = field(default_factory=list)
     skips: list[dict[str, str]] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)
+    tries: list[dict[str, Any]] | None = None  # --verify-tries: one verdict per try and round
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.tries is None else {"tries": self.tries}
+        return extra | {
             "id": self.id,
             "steps": self.steps,
             "passed": self.passed,
@@ -234,13 +236,43 @@ def play_lesson(
     return rep
 
 
+def verify_lesson(
+    lesson: Lesson,
+    journal: Journal,
+    lang: str,
+    console: Console,
+    stop: threading.Event,
+    doctor_checks: list | None,
+) -> LessonReport:
+    """The solve gate over one lesson: a line per try and round, then its summary."""
+    from lab.lesson import gate
+
+    rep = LessonReport(lesson.id)
+    console.print(Rule(Text(f"{lesson.id}: {lesson.title_in(lang)}", style="bold")))
+    gate.verify_lesson(lesson, journal, lang, console, stop, doctor_checks, rep)
+    ok = not rep.failed and not rep.failures and not rep.leaked
+    console.print(
+        Text(
+            f"{lesson.id}: {rep.passed} tr{'y' if rep.passed == 1 else 'ies'} verified"
+            f" ({gate.ROUNDS} rounds), {rep.failed} failed, {rep.skipped} skipped"
+            f" ({rep.seconds:.1f} s)",
+            style="bold green" if ok else "bold red",
+        )
+    )
+    for leak in rep.leaked:
+        console.print(Text(f"  leaked: {leak}", style="bold red"))
+    return rep
+
+
 def play(
     folders: list[Path],
     lang: str,
     console: Console,
     stop: threading.Event | None = None,
     home: Path | None = None,
+    verify_tries: bool = False,
 ) -> PlayReport:
+    """Play *folders*; with *verify_tries*, run the solve gate over them instead (gate.py)."""
     stop = stop or threading.Event()
     out = PlayReport()
     journal = Journal.open(home)
@@ -269,7 +301,10 @@ def play(
                 continue
             for p in problems:
                 console.print(Text(f"warning: {p}", style="yellow"))
-            rep = play_lesson(lesson, journal, lang, console, stop, doctor_checks)
+            if verify_tries:
+                rep = verify_lesson(lesson, journal, lang, console, stop, doctor_checks)
+            else:
+                rep = play_lesson(lesson, journal, lang, console, stop, doctor_checks)
             out.lessons.append(rep)
             out.leaked += [f"{lesson.id}: {x}" for x in rep.leaked]
     finally:
