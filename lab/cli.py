@@ -168,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
     s.add_argument("--all", action="store_true", help="play every lesson")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results")
+    s.add_argument(
+        "--verify-tries",
+        action="store_true",
+        help="the solve gate: every try needs the learner and its solution passes (twice)",
+    )
     s.set_defaults(func=_lazy("lab.commands.play_cmd", "run"))
 
     s = sub.add_parser("check", help="lint lesson files; errors as path:line: message")

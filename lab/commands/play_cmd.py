@@ -1,7 +1,9 @@
-"""`shikumi play LESSON… | --all [--json] [--lang en|ja]`: run lessons headless.
+"""`shikumi play LESSON… | --all [--json] [--lang en|ja] [--verify-tries]`: run lessons headless.
 
 Exit 0 iff every check passed and nothing leaked; 130 when interrupted
-(Ctrl-C / SIGTERM), after cleaning up.
+(Ctrl-C / SIGTERM), after cleaning up. With --verify-tries, the solve gate
+(lab/lesson/gate.py): exit 0 iff every try needs the learner and every solution
+passes, in each of two rounds from a reset.
 """
 
 from __future__ import annotations
@@ -73,7 +75,14 @@ def run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     with _stop_on_signals(stop):
-        report = player.play(folders, lang, console, stop, track_changes=args.json)
+        report = player.play(
+            folders,
+            lang,
+            console,
+            stop,
+            track_changes=args.json,
+            verify_tries=getattr(args, "verify_tries", False),
+        )
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -83,9 +92,12 @@ def run(args: argparse.Namespace) -> int:
         if report.interrupted:
             console.print("[bold red]interrupted[/]: cleaned up.")
         elif report.ok:
-            console.print(
-                f"[bold green]{n} lesson(s) played: every check passed, nothing left behind.[/]"
+            said = (
+                "every try needs the learner and its solution passes (twice)"
+                if getattr(args, "verify_tries", False)
+                else "every check passed"
             )
+            console.print(f"[bold green]{n} lesson(s) played: {said}, nothing left behind.[/]")
         else:
             if bad:
                 console.print(f"[bold red]failed:[/] {', '.join(bad)}")

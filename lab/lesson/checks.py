@@ -24,6 +24,7 @@ from lab.host import mounts
 from lab.lesson.check_words import clip, say
 from lab.lesson.context import Context, ContextError
 from lab.lesson.model import Action, CheckResult
+from lab.lesson.run_events import printed_only
 from lab.lesson.variables import UnknownVariable
 
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
@@ -86,12 +87,16 @@ def _read(path: str, lang: str, limit: int = 1 << 20) -> str:
         raise _Fail(say("cannot.read", lang, path=path, why=e.strerror)) from None
 
 
+def _says(p: dict, lang: str) -> str:
+    """What the check's pattern looks for, in the learner's words."""
+    says = str((p.get("says_ja") if lang == "ja" else None) or p.get("says") or "")
+    return says or say("says.default", lang)
+
+
 def _search(p: dict, text: str, where: str, lang: str) -> Verdict:
     """Whether *text* matches the check's pattern, said with its ``says`` words: the
     reason names what was looked for and quotes what was seen, never the pattern."""
-    pattern = p["pattern"]
-    says = str((p.get("says_ja") if lang == "ja" else None) or p.get("says") or "")
-    says = says or say("says.default", lang)
+    pattern, says = p["pattern"], _says(p, lang)
     try:
         m = re.search(pattern, text, re.MULTILINE)
     except re.error as e:  # an author's mistake (the linter catches it first)
@@ -150,11 +155,22 @@ def _stream(p: dict) -> str:
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     stream, lang = _stream(p), ctx.lang
+    if of in ctx.tries:
+        # a try: only what the learner's commands printed counts (their shell's output
+        # without the typed lines, or in `play` the solution's output), never the lab's run
+        mine = [r for r in ctx.results.get(of) or [] if r.kind in ("try", "solution")]
+        if not mine:
+            raise _Fail(
+                say("not.found.empty", lang, where=say("where.try", lang), says=_says(p, lang))
+            )
+        last = mine[-1]
+        text = {"stdout": last.stdout, "stderr": last.stderr}.get(stream, last.stdout + last.stderr)
+        if last.kind == "try":
+            text = printed_only(text)
+        return _search(p, text, say("where.try", lang), lang)
     last = ctx.last(of)
     if last is None:  # the cause, in words: the step it reads has not run
         raise _Fail(say("step.not.run", lang, of=of))
-    if last.kind == "try":  # the learner's own shell: its last line is always `exit`
-        return _search(p, ctx.output(of, stream), say("where.try", lang), lang)
     suffix = "" if stream == "stdout" else f".{stream}"
     where = say(("where.step" if of == ctx.step_id else "where.of") + suffix, lang, of=of)
     return _search(p, ctx.output(of, stream), where, lang)

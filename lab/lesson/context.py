@@ -63,6 +63,7 @@ class Context:
     op_results: dict[str, Any] = field(default_factory=dict)  # step id -> data of its last op
     spawned: dict[str, Spawned] = field(default_factory=dict)
     runner: CommandRunner | None = None
+    tries: frozenset[str] = frozenset()  # ids of the steps the learner works in (a try)
 
     def fill(self, text: str) -> str:
         return self.vars.fill(text)

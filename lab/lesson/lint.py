@@ -198,6 +198,7 @@ class _LessonLinter(ActionChecks):
                 if f.closed:
                     self.action(f, a, scope)
             self.typo_fences(sec)
+            self.try_checks(step)
             if step.id:
                 scope.steps.append(step.id)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.lesson.lint_registry import Param, Registry
-from lab.lesson.model import ACTION_KINDS, Action
+from lab.lesson.model import ACTION_KINDS, Action, Step
 from lab.lesson.parse import Fence
 
 
@@ -38,6 +38,7 @@ ACTION_ATTRS: dict[str, tuple[str, ...]] = {
     "solution": ("expect", "timeout", "in"),
     "cleanup": ("timeout", "in"),
 }
+OUTPUT_CHECKS = ("output-matches", "exit-status")  # checks that read only what was printed
 NEEDS_BODY = ("run", "spawn", "try", "hint", "solution", "cleanup")
 HAS_VARIABLES = ("run", "spawn", "op", "solution", "cleanup", "try", "view", "check")
 TRANSLATED_KINDS = ("try", "hint")
@@ -131,6 +132,28 @@ class ActionChecks:
             self.variables(f, scope, cleanup)
         if kind in ("run", "solution") or (kind == "op" and _gives_out(f.name)):
             scope.ran = True
+
+    def try_checks(self, step: Step) -> None:
+        """A try needs checks of the world: one that only reads output can be passed by
+        typing (an error message echoes what was typed), and one with no check or no
+        solution cannot be verified by the solve gate (`play --verify-tries`)."""
+        tries = step.of("try")
+        if not tries:
+            return
+        line = tries[0].line
+        kinds = [c.name for c in step.of("check")]
+        if not kinds:
+            self.add(line, f"try step {step.id!r} has no check: nothing says the learner did it")
+        elif all(k in OUTPUT_CHECKS for k in kinds):
+            self.add(
+                line,
+                f"the checks of try step {step.id!r} only read output ({', '.join(sorted(set(kinds)))}):"
+                " a learner can pass them by typing; add a check of the world"
+                " (a path, a mount, a namespace, a command that reads state)",
+                "warning",
+            )
+        if not step.of("solution"):
+            self.add(line, f"try step {step.id!r} has no solution: the solve gate cannot verify it")
 
     def spawn(self, f: Fence, scope: _Scope) -> None:
         name = f.attrs.get("name")

@@ -27,15 +27,15 @@ from lab.lesson import leaks, scope
 from lab.lesson.i18n import t
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Lesson, StepResult
-from lab.lesson.runner import (
+from lab.lesson.run_events import (
     ActionFinished,
     ActionStarted,
     CheckDone,
     Event,
     Output,
-    Runner,
     ViewReady,
 )
+from lab.lesson.runner import Runner
 from lab.lesson.variables import fill_display
 from lab.ops import changes
 from lab.safety.journal import Journal
@@ -61,9 +61,12 @@ class LessonReport:
     skips: list[dict[str, str]] = field(default_factory=list)
     leaked: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] | None = None  # per step: what its run changed
+    tries: list[dict[str, Any]] | None = None  # --verify-tries: one verdict per try and round
 
     def to_json(self) -> dict[str, Any]:
         extra = {} if self.changes is None else {"changes": self.changes}
+        if self.tries is not None:
+            extra["tries"] = self.tries
         return {
             "id": self.id,
             "steps": self.steps,
@@ -250,6 +253,34 @@ def play_lesson(
     return rep
 
 
+def verify_lesson(
+    lesson: Lesson,
+    journal: Journal,
+    lang: str,
+    console: Console,
+    stop: threading.Event,
+    doctor_checks: list | None,
+) -> LessonReport:
+    """The solve gate over one lesson: a line per try and round, then its summary."""
+    from lab.lesson import gate
+
+    rep = LessonReport(lesson.id)
+    console.print(Rule(Text(f"{lesson.id}: {lesson.title_in(lang)}", style="bold")))
+    gate.verify_lesson(lesson, journal, lang, console, stop, doctor_checks, rep)
+    ok = not rep.failed and not rep.failures and not rep.leaked
+    console.print(
+        Text(
+            f"{lesson.id}: {rep.passed} tr{'y' if rep.passed == 1 else 'ies'} verified"
+            f" ({gate.ROUNDS} rounds), {rep.failed} failed, {rep.skipped} skipped"
+            f" ({rep.seconds:.1f} s)",
+            style="bold green" if ok else "bold red",
+        )
+    )
+    for leak in rep.leaked:
+        console.print(Text(f"  leaked: {leak}", style="bold red"))
+    return rep
+
+
 def play(
     folders: list[Path],
     lang: str,
@@ -257,7 +288,9 @@ def play(
     stop: threading.Event | None = None,
     home: Path | None = None,
     track_changes: bool = False,
+    verify_tries: bool = False,
 ) -> PlayReport:
+    """Play *folders*; with *verify_tries*, run the solve gate over them instead (gate.py)."""
     stop = stop or threading.Event()
     out = PlayReport()
     journal = Journal.open(home)
@@ -286,7 +319,12 @@ def play(
                 continue
             for p in problems:
                 console.print(Text(f"warning: {p}", style="yellow"))
-            rep = play_lesson(lesson, journal, lang, console, stop, doctor_checks, track_changes)
+            if verify_tries:
+                rep = verify_lesson(lesson, journal, lang, console, stop, doctor_checks)
+            else:
+                rep = play_lesson(
+                    lesson, journal, lang, console, stop, doctor_checks, track_changes
+                )
             out.lessons.append(rep)
             out.leaked += [f"{lesson.id}: {x}" for x in rep.leaked]
     finally:

@@ -66,6 +66,15 @@ def transcript_text(raw: bytes) -> str:
     return "\n".join(lines)
 
 
+_PROMPT = re.compile(r"^\(shikumi[^)]*\) # ")
+
+
+def printed_only(transcript: str) -> str:
+    """A try shell's transcript without the lines the learner typed (each starts with
+    the `(shikumi…) # ` prompt): what the commands printed, for the output checks."""
+    return "\n".join(ln for ln in transcript.split("\n") if not _PROMPT.match(ln))
+
+
 def judge(c: execute.Completed, expected: int | None, timeout: float) -> tuple[bool, str]:
     """(ok, note) for a finished command against its expected status."""
     if c.cancelled:

@@ -70,7 +70,8 @@ class Runner(TryShell):
         self._mark = journal.mark()
         self.work = journal.home / "work" / lesson.id
         self.vars = Variables(home=journal.home, work=self.work, lesson=lesson.path)
-        self.ctx = Context(self.vars, lang=lang, runner=self._run_short)
+        tries = frozenset(s.id for s in lesson.steps if s.of("try"))
+        self.ctx = Context(self.vars, lang=lang, runner=self._run_short, tries=tries)
         self._work_ready = False
         self._started: list[int] = []  # steps run, in order (their cleanups run at finish)
         self._try_logs: dict[int, list[Path]] = {}  # step index -> its shells' recordings
@@ -315,14 +316,8 @@ class Runner(TryShell):
             if not r.ok:
                 status: StepStatus = "timeout" if r.timed_out else "failed"
                 return self._fail(res, status, f"`{r.command}`: {r.note}")
-        if solution:
-            for i, a in enumerate(step.actions):
-                if a.kind == "solution":
-                    r = self._run_action(step, i, a, cancel, a.attrs.get("in") or self.try_in(step))
-                    res.actions.append(r)
-                    if not r.ok:
-                        status = "timeout" if r.timed_out else "failed"
-                        return self._fail(res, status, f"solution `{r.command}`: {r.note}")
+        if solution and not self.run_solutions(step, res, cancel):
+            return None
         for a in step.of("view"):
             v = self._view(step, a)
             res.views.append(v)
@@ -335,6 +330,19 @@ class Runner(TryShell):
                 res, "failed", "; ".join(f"check failed: {c.message}: {c.reason}" for c in bad)
             )
         return None
+
+    def run_solutions(self, step: Step, res: StepResult, cancel: threading.Event | None) -> bool:
+        """Run the step's solutions in its try context (where the learner's shell is);
+        False (and *res* failed) when one fails."""
+        for i, a in enumerate(step.actions):
+            if a.kind == "solution":
+                r = self._run_action(step, i, a, cancel, a.attrs.get("in") or self.try_in(step))
+                res.actions.append(r)
+                if not r.ok:
+                    status: StepStatus = "timeout" if r.timed_out else "failed"
+                    self._fail(res, status, f"solution `{r.command}`: {r.note}")
+                    return False
+        return True
 
     def check_step(self, index: int) -> list[CheckResult]:
         """Evaluate the step's checks now (after the learner tried it themselves).
@@ -386,15 +394,4 @@ class Runner(TryShell):
         return report
 
 
-__all__ = [
-    "ActionFinished",
-    "ActionStarted",
-    "CheckDone",
-    "Event",
-    "Output",
-    "Runner",
-    "StepFinished",
-    "ViewReady",
-    "judge",
-    "transcript_text",
-]
+__all__ = ["Runner", "transcript_text"]  # transcript_text: for the tests that read a try

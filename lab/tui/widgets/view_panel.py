@@ -15,8 +15,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from lab.tui import cjk
-from lab.views.words import view_name
 from lab.tui.widgets.more import MoreHint
+from lab.views.words import view_name
 
 cjk.install()  # Japanese in views breaks between characters (Rich wraps only at spaces)
 
