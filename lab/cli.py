@@ -198,7 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="also undo sessions that are still running (stops them)",
     )
     s.set_defaults(func=cmd_cleanup)
+    _instructor_commands(sub, lang)
     return p
+
+
+def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.ArgumentParser) -> None:
+    """reset, progress, class report, serve (lab/commands/)."""
+    s = sub.add_parser("reset", help="forget a lesson's progress and clean its state (asks first)")
+    s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
+    s.add_argument("--all", action="store_true", help="every lesson")
+    s.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
+    s.set_defaults(func=_lazy("lab.commands.reset_cmd", "cmd_reset"))
 
 
 def _write_private(path: str, text: str) -> None:
