@@ -210,6 +210,21 @@ def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.Argumen
     s.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
     s.set_defaults(func=_lazy("lab.commands.reset_cmd", "cmd_reset"))
 
+    s = sub.add_parser(
+        "progress", parents=[lang], help="what you did per step: done, attempts, hints, time"
+    )
+    s.add_argument("--json", action="store_true", help="print it as JSON (the export format)")
+    s.add_argument("--export", metavar="FILE", help="write it for the instructor (- for stdout)")
+    s.add_argument("--name", help="the learner's name in the export (default: login@hostname)")
+    s.set_defaults(func=_lazy("lab.commands.progress_cmd", "cmd_progress"))
+
+    s = sub.add_parser("class", help="for the instructor: a report of the class's progress")
+    s.set_defaults(func=_lazy("lab.commands.class_cmd", "cmd_class"))
+    verbs = s.add_subparsers(dest="class_command", metavar="report")
+    r = verbs.add_parser("report", parents=[lang], help="one HTML page from learners' exports")
+    r.add_argument("files", nargs="+", metavar="FILE", help="exports (shikumi progress --export)")
+    r.add_argument("-o", "--output", required=True, metavar="OUT.html", help="the page to write")
+
 
 def _write_private(path: str, text: str) -> None:
     """Create *path* (never an existing file or a symlink) 0600 and write *text*."""
