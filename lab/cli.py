@@ -208,7 +208,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="also undo sessions that are still running (stops them)",
     )
     s.set_defaults(func=cmd_cleanup)
+    _instructor_commands(sub, lang)
     return p
+
+
+def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.ArgumentParser) -> None:
+    """reset, progress, class report, serve (lab/commands/)."""
+    s = sub.add_parser("reset", help="forget a lesson's progress and clean its state (asks first)")
+    s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
+    s.add_argument("--all", action="store_true", help="every lesson")
+    s.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
+    s.set_defaults(func=_lazy("lab.commands.reset_cmd", "cmd_reset"))
+
+    s = sub.add_parser(
+        "progress", parents=[lang], help="what you did per step: done, attempts, hints, time"
+    )
+    s.add_argument("--json", action="store_true", help="print it as JSON (the export format)")
+    s.add_argument("--export", metavar="FILE", help="write it for the instructor (- for stdout)")
+    s.add_argument("--name", help="the learner's name in the export (default: login@hostname)")
+    s.set_defaults(func=_lazy("lab.commands.progress_cmd", "cmd_progress"))
+
+    s = sub.add_parser("class", help="for the instructor: a report of the class's progress")
+    s.set_defaults(func=_lazy("lab.commands.class_cmd", "cmd_class"))
+    verbs = s.add_subparsers(dest="class_command", metavar="report")
+    r = verbs.add_parser("report", parents=[lang], help="one HTML page from learners' exports")
+    r.add_argument("files", nargs="+", metavar="FILE", help="exports (shikumi progress --export)")
+    r.add_argument("-o", "--output", required=True, metavar="OUT.html", help="the page to write")
 
 
 def _write_private(path: str, text: str) -> None:

@@ -171,9 +171,19 @@ def _record_progress(home: Path, lesson: Lesson, results: list[StepResult]) -> s
 
         store = Progress.load(home)
         problems = [store.error] if store.error else []
+        by_solution = {s.id for s in getattr(lesson, "steps", ()) if s.of("solution")}
         for r in results:
             if r.status in ("passed", "failed", "timeout"):
                 status = "passed" if r.status == "passed" else "failed"
+                seconds = getattr(r, "seconds", 0.0)  # play runs the solution for the learner
+                store.note(
+                    lesson.id,
+                    r.step_id,
+                    attempt=True,
+                    seconds=seconds,
+                    save=False,
+                    solution=r.step_id in by_solution,
+                )
                 err = store.mark(lesson.id, r.step_id, status)
                 if err:
                     problems.append(err)

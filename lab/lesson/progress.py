@@ -7,6 +7,16 @@
     p.first_unfinished(lesson)    # index of the first step not passed (0 when all are)
     p.is_complete(lesson)
     p.reset("05-libraries")
+    p.note("05-libraries", "ldd", attempt=True, hints=1, solution=True, seconds=12.5,
+           prediction="b")        # what the learner did on a step (saved at once)
+    p.step_record("05-libraries", "ldd")   # a full StepRecord (zeros where nothing is known)
+
+Each step's record in the file: ``status`` and ``at`` (the last run's verdict and
+when), and what the learner did: ``attempts`` (the times the step's checks judged
+a run or a try), ``hints`` (hints shown), ``solutions`` (times the solution was
+shown or run), ``seconds`` (time the step was on screen, each visit capped at
+``VISIT_CAP``), ``predictions`` (the choices made at a predict question, in order).
+Every one of them is optional: older files have only ``status`` and ``at``.
 
 A corrupt file is kept as progress.json.bak. Saving never raises (progress is a
 convenience, and losing it must not stop a lesson), but it never fails silently
@@ -25,11 +35,48 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.lesson import serving
 from lab.lesson.model import Lesson
 
 FILE = "progress.json"
 DONE = ("passed",)  # a step counts as done when it passed
 VERSION = 1
+VISIT_CAP = 30 * 60.0  # a visit counts at most this long (a learner who walked away)
+COUNTERS = ("attempts", "hints", "solutions")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What is known of one step: the verdict, and what the learner did on it."""
+
+    status: str = ""  # "" (never judged), passed, failed, skipped, cancelled
+    at: int = 0
+    attempts: int = 0
+    hints: int = 0
+    solutions: int = 0
+    seconds: float = 0.0
+    predictions: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, rec: dict[str, Any] | None) -> StepRecord:
+        """From a record in the file, tolerant of missing or wrongly typed fields."""
+        rec = rec or {}
+
+        def num(key: str) -> int:
+            v = rec.get(key, 0)
+            return max(0, int(v)) if isinstance(v, int | float) and not isinstance(v, bool) else 0
+
+        secs = rec.get("seconds", 0.0)
+        preds = rec.get("predictions", [])
+        return cls(
+            status=str(rec.get("status", "") or ""),
+            at=num("at"),
+            attempts=num("attempts"),
+            hints=num("hints"),
+            solutions=num("solutions"),
+            seconds=float(secs) if isinstance(secs, int | float) and secs > 0 else 0.0,
+            predictions=tuple(str(p) for p in preds) if isinstance(preds, list) else (),
+        )
 
 
 @dataclass
@@ -72,7 +119,10 @@ class Progress:
             self.error += f" (it could not be kept as {FILE}.bak: {e.strerror or e})"
 
     def save(self) -> bool:
-        """Write atomically; False (and .error set) if it could not."""
+        """Write atomically; False (and .error set) if it could not. A read-only view
+        (``shikumi serve --read-only``) keeps its changes in memory and writes nothing."""
+        if serving.read_only():
+            return True
         data = {"version": VERSION, "lessons": self.lessons}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,8 +144,42 @@ class Progress:
     def mark(self, lesson_id: str, step_id: str, status: str) -> str:
         """Record *status* (passed / failed / skipped / cancelled) for a step, and save:
         "" if saved, else why not (one line, also in ``.error``)."""
-        self.lessons.setdefault(lesson_id, {})[step_id] = {"status": status, "at": int(time.time())}
+        rec = self.lessons.setdefault(lesson_id, {}).setdefault(step_id, {})
+        rec.update(status=status, at=int(time.time()))  # what the learner did is kept
         return "" if self.save() else self.error
+
+    def note(
+        self,
+        lesson_id: str,
+        step_id: str,
+        *,
+        attempt: bool = False,
+        hints: int = 0,
+        solution: bool = False,
+        seconds: float = 0.0,
+        prediction: str | None = None,
+        save: bool = True,
+    ) -> str:
+        """Add what the learner did on a step (an attempt, hints shown, the solution
+        shown or run, time on screen, a predict choice) and save (unless *save* is
+        false: a ``mark`` follows): "" or why not."""
+        rec = self.lessons.setdefault(lesson_id, {}).setdefault(step_id, {})
+        for key, add in (
+            ("attempts", int(attempt)),
+            ("hints", hints),
+            ("solutions", int(solution)),
+        ):
+            if add:
+                rec[key] = getattr(StepRecord.of(rec), key) + max(0, int(add))
+        if seconds > 0:
+            total = StepRecord.of(rec).seconds + min(float(seconds), VISIT_CAP)
+            rec["seconds"] = round(total, 1)
+        if prediction is not None:
+            rec["predictions"] = [*StepRecord.of(rec).predictions, str(prediction)]
+        return "" if not save or self.save() else self.error
+
+    def step_record(self, lesson_id: str, step_id: str) -> StepRecord:
+        return StepRecord.of(self.lessons.get(lesson_id, {}).get(step_id))
 
     def mark_done(self, lesson_id: str, step_id: str) -> str:
         return self.mark(lesson_id, step_id, "passed")
@@ -130,6 +214,13 @@ class Progress:
     def reset(self, lesson_id: str) -> str:
         """Forget a lesson's steps and save: "" if saved (or nothing to forget), else why not."""
         if self.lessons.pop(lesson_id, None) is not None and not self.save():
+            return self.error
+        return ""
+
+    def reset_all(self) -> str:
+        """Forget every lesson and save: "" if saved (or nothing to forget), else why not."""
+        had, self.lessons = bool(self.lessons), {}
+        if had and not self.save():
             return self.error
         return ""
 

@@ -25,6 +25,7 @@ from lab.errors import LabError
 from lab.lesson.hints import hints_for
 from lab.lesson.model import CheckResult, Lesson, Step, StepResult, ViewResult
 from lab.lesson.variables import Variables, fill_display
+from lab.lesson.session_notes import StepNotes, refusal
 
 LOCK_WAIT = 60.0  # closing waits this long for a cancelled action to give the session back
 
@@ -93,7 +94,7 @@ def awaits_try(step: Step, result: Any, solution: bool) -> bool:
     )
 
 
-class LessonSession:
+class LessonSession(StepNotes):
     """The state of one lesson being taken, and the only way its runner is used."""
 
     def __init__(
@@ -194,12 +195,14 @@ class LessonSession:
         if shown >= len(hints):
             return "no_more"
         self.hints_shown[self.index] = shown + 1
+        self.note(self.step.id, hints=1)
         return "shown"
 
     def show_solution(self) -> bool:
         if not self.step.of("solution"):
             return False
         self.solution_shown.add(self.index)
+        self.note(self.step.id, solution=True)
         return True
 
     def fill(self, text: str, lang: str | None = None) -> str:
@@ -259,6 +262,7 @@ class LessonSession:
     def begin_close(self) -> bool:
         """Cancel what runs; True if a close must run (then ``closing`` is set)."""
         self.cancel()
+        self.leave()
         if not self.live:
             return False
         self.closing = True
@@ -337,7 +341,7 @@ class LessonSession:
         step_id = self.lesson.steps[index].id
         try:
             with self.lock:
-                session = self.session
+                session = refusal("run", self.session)  # read-only: LabError
                 if session is None or cancel.is_set() or cancelled():
                     why = "the lesson was closed" if session is None else "cancelled"
                     result = StepResult(step_id, "cancelled", reason=why)
@@ -363,6 +367,7 @@ class LessonSession:
             return True, ""
         self.statuses[step.id] = result.status
         if result.status in ("passed", "failed"):
+            self.note(step.id, attempt=True)
             return False, self.mark(step.id, result.status)
         return False, ""
 
@@ -378,7 +383,7 @@ class LessonSession:
         try:
             if self.session is None:
                 raise LabError("the lesson is closed")
-            return list(self.session.runner.shell(index))
+            return list(refusal("shell", self.session).runner.shell(index))
         finally:
             self.lock.release()
 
@@ -401,10 +406,10 @@ class LessonSession:
         if event.error:
             return False, ""
         self.last_checks[event.index] = list(event.checks)
-        ok = all(c.ok for c in event.checks)
-        if not ok:
-            return False, ""
         step_id = self.lesson.steps[event.index].id
+        self.note(step_id, attempt=True)
+        if not all(c.ok for c in event.checks):
+            return False, ""
         self.statuses[step_id] = "passed"
         return True, self.mark(step_id, "passed")
 

@@ -168,6 +168,17 @@ class ProgressStore:
             return applog.record("saving progress", e)
         return _logged(getattr(self._p, "error", "") or "")
 
+    def note(self, lesson: Lesson, step_id: str, **what: Any) -> str:
+        """What the learner did on a step (Progress.note); '' or why it was not saved."""
+        if self._p is None:
+            return self.error
+        try:
+            return _logged(self._p.note(lesson.id, step_id, **what))
+        except Exception as e:
+            from lab.tui import applog
+
+            return applog.record("saving progress", e)
+
     def first_unfinished(self, lesson: Lesson) -> int:
         if self._p is None:
             return 0
