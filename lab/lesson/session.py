@@ -18,54 +18,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lab.errors import LabError
 from lab.lesson.hints import hints_for
-from lab.lesson.model import CheckResult, Lesson, Step, StepResult, ViewResult
-from lab.lesson.variables import Variables, fill_display
+from lab.lesson.model import CheckResult, Lesson, Step, StepResult
+from lab.lesson.session_events import (  # noqa: F401  (re-exported: the screen imports them here)
+    ChecksEnded,
+    Closed,
+    Opened,
+    SessionEvent,
+    StepEnded,
+)
 from lab.lesson.session_notes import StepNotes, refusal
+from lab.lesson.variables import Variables, fill_display
 
 LOCK_WAIT = 60.0  # closing waits this long for a cancelled action to give the session back
-
-
-@dataclass
-class Opened:
-    """The session is open (``session``), or could not be (``error``: one line)."""
-
-    session: Any
-    error: str = ""
-
-
-@dataclass
-class Closed:
-    """The session was closed; ``error``: one line if cleaning up failed."""
-
-    error: str = ""
-
-
-@dataclass
-class StepEnded:
-    """``run_step`` returned (``result``) or raised (``error``: one line)."""
-
-    index: int
-    result: StepResult | None = None
-    error: str = ""
-    solution: bool = False
-
-
-@dataclass
-class ChecksEnded:
-    """``check_step`` returned after the learner's own turn (or raised: ``error``)."""
-
-    index: int
-    checks: list[CheckResult] = field(default_factory=list)
-    error: str = ""
-    views: list[ViewResult] = field(default_factory=list)
-
-
-SessionEvent = Opened | Closed | StepEnded | ChecksEnded
 
 
 class Progress(Protocol):
