@@ -59,7 +59,8 @@ def test_checks_judge_the_learners_own_shell(tmp_path: Path) -> None:
             argv, input="echo 41 # 42\nexit\n", text=True, capture_output=True, timeout=20
         )
         (res,) = r.check_step(0)
-        assert not res.ok and "nothing your shell showed" in res.reason
+        assert not res.ok and res.reason.startswith("what your shell showed does not show")
+        assert "42" not in res.reason  # neither the typed comment nor the pattern is quoted
         assert r.try_output(0) == "41"
         # a second visit to the shell adds to the first: the right answer now passes
         subprocess.run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.lesson import checks, operations
+from lab.lesson import check_words, operations
 from lab.tui.screens import lesson_list
 
 
@@ -15,11 +15,11 @@ def test_an_operation_shows_its_lists_as_the_lesson_wrote_them() -> None:
 
 
 def test_an_error_line_keeps_its_end() -> None:
-    line = "stat: cannot statx '/tmp/walkhome2/containers/web/upper/etc/passwd': " * 2
+    line = "stat: cannot statx '/tmp/walkhome2/containers/web/upper/etc/passwd': " * 3
     line += "No such file or directory"
-    cut = checks._clip(line)
-    assert len(cut) <= 100 and cut.endswith("No such file or directory") and "…" in cut
-    assert checks._clip("short") == "short"
+    cut = check_words.clip(line)
+    assert len(cut) <= 160 and cut.endswith("No such file or directory") and "…" in cut
+    assert check_words.clip("short") == "short"
 
 
 def test_japanese_titles_are_cut_by_cells_and_parts_are_translated() -> None:

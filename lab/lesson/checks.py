@@ -155,7 +155,8 @@ def _stream(p: dict) -> str:
 def _output_matches(p: dict, ctx: Context) -> Verdict:
     of = p.get("of") or ctx.step_id
     stream, lang = _stream(p), ctx.lang
-    if of in ctx.tries:
+    last = ctx.last(of)
+    if of in ctx.tries or (last is not None and last.kind == "try"):
         # a try: only what the learner's commands printed counts (their shell's output
         # without the typed lines, or in `play` the solution's output), never the lab's run
         mine = [r for r in ctx.results.get(of) or [] if r.kind in ("try", "solution")]
@@ -168,7 +169,6 @@ def _output_matches(p: dict, ctx: Context) -> Verdict:
         if last.kind == "try":
             text = printed_only(text)
         return _search(p, text, say("where.try", lang), lang)
-    last = ctx.last(of)
     if last is None:  # the cause, in words: the step it reads has not run
         raise _Fail(say("step.not.run", lang, of=of))
     suffix = "" if stream == "stdout" else f".{stream}"
