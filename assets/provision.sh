@@ -150,6 +150,17 @@ write_env() {  # write_env HOST
     mv "$SHK_ENV.tmp" "$SHK_ENV"
 }
 
+close_inherited_fds() {
+    # Closes every descriptor this (sub)shell holds above 2.
+    local fd
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd="${fd##*/}"
+        case "$fd" in '' | *[!0-9]*) continue ;; esac
+        [ "$fd" -gt 2 ] && exec {fd}>&-
+    done
+    return 0
+}
+
 private_pid() {
     # Prints the PID of our private dockerd if it is alive.
     local pid
@@ -210,13 +221,18 @@ start_docker() {
         rm -f "$SHK_PIDFILE" "$SHK_ENV"
         : >"$SHK_LOG"
         # setsid: its own session, so a Ctrl-C in the terminal does not reach it;
-        # it is stopped with --stop-docker.
-        setsid dockerd \
+        # it is stopped with --stop-docker. It inherits no descriptor beyond 0-2: a
+        # caller's lock (e.g. `flock LOCK provision.sh --start-docker`) would
+        # otherwise stay held by the daemon for as long as it runs.
+        (
+        close_inherited_fds
+        exec setsid dockerd \
             --host="$SHK_SOCK" \
             --data-root="$SHK_DATA" \
             --exec-root="$SHK_RUN/exec" \
             --pidfile="$SHK_PIDFILE" \
-            </dev/null >>"$SHK_LOG" 2>&1 &
+            </dev/null >>"$SHK_LOG" 2>&1
+        ) &
         pid=$!
         note "pid $pid, data $SHK_DATA, log $SHK_LOG"
     fi
