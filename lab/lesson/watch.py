@@ -11,6 +11,7 @@ gets a marker with each prompt, and an inotify watch on the log wakes the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,9 @@ from lab.ops import changes
 from lab.ops.changes import Change
 
 INTERVAL = 2.0  # the slow timer: background changes (a process that exits, a limit hit)
+# what the slow timer looks at: the kernel reads without a subprocess (the network's
+# links, routes and rules are read after each command, where they change)
+TIMER_KINDS = ("mounts", "namespaces", "cgroups", "processes", "files")
 LOCK_WAIT = 1.0  # a tick waits this long for the session (a run holds it), then skips
 
 
@@ -109,7 +113,11 @@ class Watcher:
             return None
         try:
             scope = scope_for(self.runner, self.index, self.shell_pid)
+            if trigger == "timer":  # cheap reads only (no `ip`, no `iptables-save`)
+                scope = dataclasses.replace(scope, kinds=TIMER_KINDS)
             snap = changes.take(scope)
+            if self.snap is not None:  # the kinds not read now keep their last state
+                snap.kinds = {**self.snap.kinds, **snap.kinds}
             if self.shell_pid and not self.own:  # the shell and its recorder: not news
                 self.own = {str(p) for p in tree_of([self.shell_pid])}
             found = changes.diff(self.snap, snap) if self.snap is not None else []
