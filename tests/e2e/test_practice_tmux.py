@@ -146,3 +146,61 @@ def test_practice_beside_the_app_in_tmux(tmp_path: Path) -> None:
     assert after["cgroups"] - before["cgroups"] == set()
     assert not list((home / "journal").glob("*.jsonl")), "the journal is empty"
     assert not (home / "practice.json").exists()
+
+
+def test_a_killed_app_leaves_nothing_after_cleanup(tmp_path: Path) -> None:
+    """SIGKILL of the app with the shell beside open and a job running in it, then
+    `python -m lab cleanup`: the shell, its job and the pane are gone."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("tmux", "script", "chroot", "ldd"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+    home = tmp_path / "home"
+    socket = f"shikumi-p16-{uuid.uuid4().hex[:8]}"
+    t = Tmux(socket)
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
+    command = (
+        f"cd {REPO} && env -u COLUMNS -u LINES {env} {sys.executable} -m lab open 07; sleep 30"
+    )
+    t("new-session", "-d", "-s", "app", "-x", "200", "-y", "50", command)
+    try:
+        app = t.panes("app")[0]
+        t.wait(app, "Step 1/8")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "✓ the runtime environment is in place")
+        t("send-keys", "-t", app, "4", "r")
+        t.wait(app, "○ a file written to /tmp inside")
+        t("send-keys", "-t", app, "t")
+        end = time.monotonic() + 10
+        while len(t.panes("app")) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+        shell = next(p for p in t.panes("app") if p != app)
+        t.wait(shell, "(shikumi 07 · host) #")
+        t("send-keys", "-t", shell, "sleep 4343 &", "Enter")
+        t.wait(shell, "[1]")
+        apps = [
+            p for p in _ours(home) if b"-m\0lab\0open" in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]
+        assert len(apps) == 1
+        os.kill(apps[0], 9)
+        time.sleep(0.5)
+        assert any(b"4343" in Path(f"/proc/{p}/cmdline").read_bytes() for p in _ours(home))
+        r = subprocess.run(
+            [sys.executable, "-m", "lab", "cleanup"],
+            env={**os.environ, "SHIKUMI_HOME": str(home), "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        end = time.monotonic() + 5
+        while len(t.panes("app")) > 1 and time.monotonic() < end:
+            time.sleep(0.1)
+        assert t.panes("app") == [app], "the shell's pane closed with its processes"
+    finally:
+        t("kill-server")
+    time.sleep(0.3)
+    assert _ours(home) == [], "nothing the shell started survives"
+    assert [m for m in _machine()["mounts"] if m.startswith(str(home))] == []
+    assert not list((home / "journal").glob("*.jsonl"))
