@@ -42,6 +42,7 @@ def _shell_step(lesson) -> int:
 def with_shell_step(fn: Callable[[Any, int, subprocess.Popen], Any]) -> Any:
     """Lesson 07 run to its "shell" step in a scratch home, the learner's shell open
     (stdin a pipe): ``fn(runner, index, shell)``; everything undone after."""
+    from lab.host import proc_run
     from lab.lesson.runner import Runner
     from lab.safety.journal import Journal
 
@@ -55,7 +56,7 @@ def with_shell_step(fn: Callable[[Any, int, subprocess.Popen], Any]) -> Any:
         try:
             for i in range(index + 1):
                 r.run_step(i)
-            shell = subprocess.Popen(
+            shell = proc_run.start(  # its own process group: stop() kills all of it
                 r.shell(index),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
@@ -64,8 +65,7 @@ def with_shell_step(fn: Callable[[Any, int, subprocess.Popen], Any]) -> Any:
             try:
                 return fn(r, index, shell)
             finally:
-                shell.kill()
-                shell.wait(5)
+                proc_run.stop(shell)
         finally:
             r.finish()
 
