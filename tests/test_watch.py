@@ -29,6 +29,10 @@ Make a file.
 ```run
 true
 ```
+```view tree
+path = "{{work}}"
+depth = 1
+```
 ```try
 Make the file x here: `touch x`.
 ```
@@ -99,6 +103,8 @@ def test_the_checks_follow_the_learners_shell(tmp_path: Path) -> None:
             assert r.try_output(0) == "nothing"
             u = typed("touch x")
             assert u.checks[0].ok and not u.done
+            views = _next(q, "views").views  # the step's views, collected again after it
+            assert views and not views[0].error and "'x'" in repr(views[0].data)
             assert f"+ files: {r.work}/x (0 B)" in [str(c) for c in u.changes]
             assert u.hint == ""  # the failing check (output) has no hint of its own
             u = typed("rm x; echo made")  # x goes again: its check stays passed

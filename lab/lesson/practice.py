@@ -102,11 +102,13 @@ def write_state(
     return path
 
 
-def clear_state(home: Path) -> None:
-    """Remove the state file if this process wrote it."""
+def clear_state(home: Path, argv: list[str] | None = None) -> None:
+    """Remove the state file if this process wrote it (and, given *argv*, for that
+    shell: a newer step's offer stays)."""
     path = Path(home) / STATE
     try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
+        data = json.loads(path.read_text())
+        if data.get("pid") == os.getpid() and (argv is None or data.get("argv") == argv):
             path.unlink()
     except (OSError, ValueError):
         pass

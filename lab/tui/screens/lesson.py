@@ -226,6 +226,7 @@ class LessonScreen(SessionScreen):
     def action_run(self, solution: bool = False) -> None:
         if not self.lesson.steps or not self.ready("run_solution" if solution else "run"):
             return
+        self.end_practice()  # the stage is set again: so is the learner's turn (t again)
         self.bench.setup(self.step, self.lang)
         self._checks = []
         cancel = self.ctl.begin_run()

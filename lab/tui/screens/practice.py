@@ -202,8 +202,8 @@ class PracticeScreen(Screen):
 
     async def _close(self, practice: Practice | None, pane: tmux.Pane | None) -> None:
         home = self.owner.home  # type: ignore[attr-defined]
-        await asyncio.to_thread(clear_state, home)
         if practice is not None:
+            await asyncio.to_thread(clear_state, home, practice.argv)
             error = await asyncio.to_thread(practice.close)
             if error:
                 applog.record("closing the shell", RuntimeError(error))
