@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _stat_all() -> dict[int, tuple[int, str]]:
+def stat_all() -> dict[int, tuple[int, str]]:
     """pid -> (ppid, comm) of every process now."""
     out: dict[int, tuple[int, str]] = {}
     for name in os.listdir("/proc"):
@@ -136,7 +137,7 @@ def _stat_all() -> dict[int, tuple[int, str]]:
 
 def tree_of(roots: Iterable[int], table: dict[int, tuple[int, str]] | None = None) -> list[int]:
     """The pids of *roots* and all their descendants (alive now)."""
-    table = _stat_all() if table is None else table
+    table = stat_all() if table is None else table
     children: dict[int, list[int]] = {}
     for p, (pp, _c) in table.items():
         children.setdefault(pp, []).append(p)
@@ -162,7 +163,10 @@ def _cmdline(pid: int, comm: str) -> str:
 
 
 def read_processes(tree: list[int], table: dict[int, tuple[int, str]]) -> frozenset[str]:
-    return frozenset(f"{p} {_cmdline(p, table[p][1])}" for p in tree if p in table)
+    """Each command line running in *tree* (``… (×N)`` when N run it): no pids, so a
+    loop's `sleep 1` replaced by the next one is no change."""
+    counts = Counter(_cmdline(p, table[p][1]) for p in tree if p in table)
+    return frozenset(t if n == 1 else f"{t} (×{n})" for t, n in counts.items())
 
 
 def read_files(dirs: Iterable[str], ignore: tuple[str, ...] = ()) -> frozenset[str]:
@@ -319,7 +323,7 @@ def take(scope: Scope) -> Snapshot:
         futures["net"] = _POOL.submit(read_net, scope.pid)
     if "iptables" in kinds:
         futures["iptables"] = _POOL.submit(read_iptables, scope.pid)
-    table = _stat_all() if kinds & {"processes", "namespaces"} else {}
+    table = stat_all() if kinds & {"processes", "namespaces"} else {}
     tree = tree_of(scope.roots, table) if table else []
     readers = {
         "mounts": lambda: read_mounts(scope.pid),

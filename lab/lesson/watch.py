@@ -21,7 +21,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host.filewatch import FileWatch
-from lab.host.snapshot import tree_of
+from lab.host.snapshot import read_namespaces, read_processes, stat_all, tree_of
 from lab.lesson import checks
 from lab.lesson.model import CheckResult, ViewResult
 from lab.lesson.scope import scope_for
@@ -33,6 +33,7 @@ INTERVAL = 2.0  # the slow timer: background changes (a process that exits, a li
 # what the slow timer looks at: the kernel reads without a subprocess (the network's
 # links, routes and rules are read after each command, where they change)
 TIMER_KINDS = ("mounts", "namespaces", "cgroups", "processes", "files")
+SETTLE = 0.3  # a shell that does not mark its prompt: quiet this long counts as one
 LOCK_WAIT = 1.0  # a tick waits this long for the session (a run holds it), then skips
 
 
@@ -84,7 +85,9 @@ class Watcher:
         self.thread: threading.Thread | None = None
         self._tail = b""
         self.last: list[CheckResult] = []
-        self.own: set[str] = set()  # pids of the shell itself (left out of the changes)
+        self.marked = False  # the shell marks its prompts (bash; sh with /proc)
+        self.settling = False  # an unmarked shell printed something: a prompt once quiet
+        self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
 
     # -- one round -------------------------------------------------------------------
     def evaluate(self) -> list[CheckResult]:
@@ -118,12 +121,13 @@ class Watcher:
             snap = changes.take(scope)
             if self.snap is not None:  # the kinds not read now keep their last state
                 snap.kinds = {**self.snap.kinds, **snap.kinds}
-            if self.shell_pid and not self.own:  # the shell and its recorder: not news
-                self.own = {str(p) for p in tree_of([self.shell_pid])}
+            if self.shell_pid and not self.own:  # the shell itself (its recorder, nsenter…
+                table = stat_all()  # on the host side, their namespaces): not news
+                tree = tree_of([self.shell_pid], table)
+                self.own = {("processes", t) for t in read_processes(tree, table)}
+                self.own |= {("namespaces", t) for t in read_namespaces(scope.pid, tree)}
             found = changes.diff(self.snap, snap) if self.snap is not None else []
-            found = [
-                c for c in found if c.kind != "processes" or c.text.split(" ", 1)[0] not in self.own
-            ]
+            found = [c for c in found if (c.kind, c.text) not in self.own]
             self.snap = snap
             if trigger == "timer" and not found:
                 return None  # nothing moved in the kernel: the checks would say the same
@@ -151,12 +155,19 @@ class Watcher:
             self.lock.release()
 
     def prompted(self) -> bool:
-        """Whether the shell printed a prompt since the last look (a command finished)."""
+        """Whether the shell printed a prompt since the last look (a command finished).
+        A shell that never marks its prompt (sh without /proc in a container) counts
+        as prompted once what it printed settles (``settling``, then a quiet SETTLE s)."""
         if self.watch is None:
             return False
-        data = self._tail + self.watch.read_new()
+        new = self.watch.read_new()
+        data = self._tail + new
         self._tail = data[-(len(PROMPT_MARK) - 1) :]
-        return PROMPT_MARK in data
+        if PROMPT_MARK in data:
+            self.marked = True
+            return True
+        self.settling = bool(new) and not self.marked
+        return False
 
     # -- the loop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -167,14 +178,15 @@ class Watcher:
         try:
             self.tick("start")
             while not self.stopped.is_set():
-                woke = (
-                    self.watch.wait(self.interval)
-                    if self.watch
-                    else self.stopped.wait(self.interval)
-                )
+                wait = SETTLE if self.settling else self.interval
+                woke = self.watch.wait(wait) if self.watch else self.stopped.wait(wait)
                 if self.stopped.is_set():
                     break
                 t0 = time.perf_counter()
+                if not woke and self.settling:  # an unmarked shell went quiet: a prompt
+                    self.settling = False
+                    self.tick("prompt", t0)
+                    continue
                 if woke and self.prompted():
                     update = self.tick("prompt", t0)
                     views = self.refresh_views() if update is not None else None
