@@ -204,3 +204,55 @@ def test_a_killed_app_leaves_nothing_after_cleanup(tmp_path: Path) -> None:
     assert _ours(home) == [], "nothing the shell started survives"
     assert [m for m in _machine()["mounts"] if m.startswith(str(home))] == []
     assert not list((home / "journal").glob("*.jsonl"))
+
+
+def test_lesson_10_in_the_containers_shell_beside(tmp_path: Path) -> None:
+    """Lesson 10's try, in the container's own shell beside the app: the learner's new
+    file and whiteout land in the overlay's upper, as the What changed panel shows;
+    the checks turn green; quitting leaves no mount, no process of ours."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("tmux", "script", "unshare", "nsenter", "ldd", "tar"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+    home = tmp_path / "home"
+    exit_file = tmp_path / "exit-status"
+    t = Tmux(f"shikumi-p16-{uuid.uuid4().hex[:8]}")
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
+    command = (
+        f"cd {REPO} && env -u COLUMNS -u LINES {env} {sys.executable} -m lab open 10;"
+        f" echo $? > {exit_file}; sleep 5"
+    )
+    t("new-session", "-d", "-s", "app", "-x", "200", "-y", "50", command)
+    try:
+        app = t.panes("app")[0]
+        for k in range(1, 7):  # the lab's steps set the stage: image, overlay, container
+            t.wait(app, f"Step {k}/10")
+            t("send-keys", "-t", app, "r")
+            t.wait(app, "✓ passed", timeout=60)
+            t("send-keys", "-t", app, "n")
+        t.wait(app, "Step 7/10")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "○ your new file went to the upper", timeout=30)
+        t("send-keys", "-t", app, "t")
+        end = time.monotonic() + 10
+        while len(t.panes("app")) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+        shell = next(p for p in t.panes("app") if p != app)
+        time.sleep(1.0)  # the container's shell starts
+        t("send-keys", "-t", shell, "echo my notes > /root/notes.txt", "Enter")
+        t.wait(app, "$SHIKUMI_HOME/containers/web/upper/root/notes.txt")
+        t("send-keys", "-t", shell, "rm /etc/passwd; ls /etc", "Enter")
+        t.wait(app, "$SHIKUMI_HOME/containers/web/upper/etc/passwd", "Every check holds")
+        t("send-keys", "-t", app, "q")
+        end = time.monotonic() + 30
+        while not exit_file.exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert exit_file.read_text().strip() == "0"
+        assert t.panes("app") == [app], "the shell's pane closed with the app"
+    finally:
+        t("kill-server")
+    time.sleep(0.3)
+    assert _ours(home) == [], "nothing the shell started survives"
+    assert [m for m in _machine()["mounts"] if m.startswith(str(home))] == []
+    assert not list((home / "journal").glob("*.jsonl")), "the journal is empty"
