@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import time
 from pathlib import Path
 
 from lab.lesson.loader import load_lesson
@@ -166,6 +167,10 @@ def test_a_shell_that_does_not_mark_its_prompt_is_watched_when_it_goes_quiet(
         )
         try:
             assert shell.stdin is not None
+            end = time.monotonic() + 10  # its prompt first, as a learner would see it
+            while b"# " not in (log.read_bytes() if log.exists() else b""):
+                assert time.monotonic() < end, "dash never showed its prompt"
+                time.sleep(0.05)
             shell.stdin.write(b"touch x; echo made\n")
             shell.stdin.flush()
             u = _next(q, "prompt")

@@ -33,7 +33,10 @@ INTERVAL = 2.0  # the slow timer: background changes (a process that exits, a li
 # what the slow timer looks at: the kernel reads without a subprocess (the network's
 # links, routes and rules are read after each command, where they change)
 TIMER_KINDS = ("mounts", "namespaces", "cgroups", "processes", "files")
-SETTLE = 0.3  # a shell that does not mark its prompt: quiet this long counts as one
+# output without a prompt marker, then quiet this long, counts as a prompt: a shell that
+# does not mark its prompts, or one the learner started inside (`chroot DIR /bin/sh`)
+SETTLE = 0.3
+SETTLE_MARKED = 0.8  # … in a shell that marks them (typing echoes too: less eager)
 LOCK_WAIT = 1.0  # a tick waits this long for the session (a run holds it), then skips
 
 
@@ -86,7 +89,7 @@ class Watcher:
         self._tail = b""
         self.last: list[CheckResult] = []
         self.marked = False  # the shell marks its prompts (bash; sh with /proc)
-        self.settling = False  # an unmarked shell printed something: a prompt once quiet
+        self.settling = False  # output without a prompt: a prompt once it is quiet
         self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
 
     # -- one round -------------------------------------------------------------------
@@ -156,17 +159,17 @@ class Watcher:
 
     def prompted(self) -> bool:
         """Whether the shell printed a prompt since the last look (a command finished).
-        A shell that never marks its prompt (sh without /proc in a container) counts
-        as prompted once what it printed settles (``settling``, then a quiet SETTLE s)."""
+        Output without a marker (a shell that does not mark its prompt, or one started
+        inside it) counts once it settles (``settling``, then quiet for SETTLE s)."""
         if self.watch is None:
             return False
         new = self.watch.read_new()
         data = self._tail + new
         self._tail = data[-(len(PROMPT_MARK) - 1) :]
         if PROMPT_MARK in data:
-            self.marked = True
+            self.marked, self.settling = True, False
             return True
-        self.settling = bool(new) and not self.marked
+        self.settling = self.settling or bool(new)
         return False
 
     # -- the loop ----------------------------------------------------------------------
@@ -178,12 +181,13 @@ class Watcher:
         try:
             self.tick("start")
             while not self.stopped.is_set():
-                wait = SETTLE if self.settling else self.interval
+                settle = SETTLE_MARKED if self.marked else SETTLE
+                wait = settle if self.settling else self.interval
                 woke = self.watch.wait(wait) if self.watch else self.stopped.wait(wait)
                 if self.stopped.is_set():
                     break
                 t0 = time.perf_counter()
-                if not woke and self.settling:  # an unmarked shell went quiet: a prompt
+                if not woke and self.settling:  # output, then quiet: a (nested) prompt
                     self.settling = False
                     self.tick("prompt", t0)
                     continue
