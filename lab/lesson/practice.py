@@ -47,8 +47,14 @@ class Practice:
     def label(self) -> str:
         return self.runner.context_label(self.index)
 
-    def watch(self, shell_pid: int | None, alive: Callable[[], bool]) -> None:
-        """Start watching (a thread): the first update is the baseline."""
+    def watch(
+        self,
+        shell_pid: int | None,
+        alive: Callable[[], bool],
+        spawn: Callable[[Callable[[], None]], Any] | None = None,
+    ) -> None:
+        """Start watching: the loop runs in *spawn* (the app's thread worker) or a
+        thread of its own. The first update is the baseline."""
         log = self.runner.try_log(self.index)
         self.watcher = Watcher(
             self.runner,
@@ -59,7 +65,10 @@ class Practice:
             shell_pid=shell_pid,
             alive=alive,
         )
-        self.watcher.start()
+        if spawn is not None:
+            spawn(self.watcher.loop)
+        else:
+            self.watcher.start()
 
     def close(self) -> str:
         """Blocking (a worker): stop watching, kill the shell and all it started.

@@ -88,6 +88,7 @@ class Watcher:
         self.thread: threading.Thread | None = None
         self._tail = b""
         self.last: list[CheckResult] = []
+        self.looping = self.ended = False
         self.marked = False  # the shell marks its prompts (bash; sh with /proc)
         self.settling = False  # output without a prompt: a prompt once it is quiet
         self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
@@ -178,6 +179,7 @@ class Watcher:
         self.thread.start()
 
     def loop(self) -> None:
+        self.looping = True
         try:
             self.tick("start")
             while not self.stopped.is_set():
@@ -205,6 +207,10 @@ class Watcher:
                 self.tick("timer", t0)
         except Exception as e:  # the watcher never takes the app down: it says why it stopped
             self.on_update(WatchUpdate(self.index, "closed", error=f"{type(e).__name__}: {e}"))
+        finally:
+            self.ended = True
+            if self.watch is not None:  # the loop's own file descriptors: closed by it
+                self.watch.close()
 
     def stop(self, wait: float = 3.0) -> None:
         """Any thread: end the loop (and wait for it, bounded)."""
@@ -213,5 +219,5 @@ class Watcher:
             self.watch.wake()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(wait)
-        if self.watch is not None and (self.thread is None or not self.thread.is_alive()):
+        if self.watch is not None and not self.looping:  # never started: nothing else will
             self.watch.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from textual import on
 from textual.message import Message
@@ -108,7 +109,7 @@ class PracticeScreen(Screen):
             return None
         self.practice, self.practice_done = practice, False
         self._show_panel()
-        practice.watch(None, alive=lambda: True)
+        practice.watch(None, alive=lambda: True, spawn=self._watch_worker)
         return practice
 
     def offer_second_terminal(self) -> None:
@@ -133,6 +134,10 @@ class PracticeScreen(Screen):
             applog.record("practice state", e)
             return
         self.bench.transcript.note(f"⌨ {s('practice.second', self.lang)}", "cyan")  # type: ignore[attr-defined]
+
+    def _watch_worker(self, loop: Any) -> None:
+        """The watcher's loop as a thread worker of the screen (it only posts messages)."""
+        self.run_worker(loop, thread=True, group="practice-watch", exit_on_error=False)
 
     def _show_panel(self) -> None:
         if self.changes_panel is None:
