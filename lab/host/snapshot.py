@@ -246,6 +246,14 @@ def read_cgroups(root: str = CGROUP_ROOT) -> frozenset[str]:
     return frozenset(out)
 
 
+def lab_netns(limit: int = 8) -> list[str]:
+    """Named network namespaces of the lab's kind (``shk…``), a few at most."""
+    try:
+        return sorted(n for n in os.listdir("/run/netns") if n.startswith("shk"))[:limit]
+    except OSError:
+        return []
+
+
 def _netns_argv(pid: int, argv: list[str]) -> list[str]:
     try:
         mine = os.readlink("/proc/self/ns/net") == os.readlink(f"/proc/{pid}/ns/net")
@@ -265,10 +273,12 @@ def _json_values(text: str) -> list:
         out.append(value)
 
 
-def read_net(pid: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(links, addresses, routes) of *pid*'s network namespace."""
+def read_net(pid: int, netns: str = "") -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(links, addresses, routes) of *pid*'s network namespace, or of the named one
+    *netns* (its lines start with ``NAME:``)."""
+    argv = ["ip", "-n", netns, "-j", "-batch", "-"] if netns else ["ip", "-j", "-batch", "-"]
     r = proc_run.run(
-        _netns_argv(pid, ["ip", "-j", "-batch", "-"]),
+        argv if netns else _netns_argv(pid, argv),
         input=b"link show\naddr show\nroute show\n",
         capture_output=True,
         timeout=CMD_TIMEOUT,
@@ -291,6 +301,8 @@ def read_net(pid: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     for rt in routes_j:
         via = f" via {rt['gateway']}" if rt.get("gateway") else ""
         routes.add(f"{rt.get('dst')}{via} dev {rt.get('dev')}")
+    if netns:
+        return tuple(frozenset(f"{netns}: {x}" for x in kind) for kind in (links, addrs, routes))  # type: ignore[return-value]
     return frozenset(links), frozenset(addrs), frozenset(routes)
 
 
@@ -321,6 +333,8 @@ def take(scope: Scope) -> Snapshot:
     futures = {}
     if kinds & {"links", "addresses", "routes"}:
         futures["net"] = _POOL.submit(read_net, scope.pid)
+        for name in lab_netns():  # the lab's and the learner's `ip netns add shk-…`
+            futures[f"net:{name}"] = _POOL.submit(read_net, scope.pid, name)
     if "iptables" in kinds:
         futures["iptables"] = _POOL.submit(read_iptables, scope.pid)
     table = stat_all() if kinds & {"processes", "namespaces"} else {}
@@ -342,13 +356,15 @@ def take(scope: Scope) -> Snapshot:
         try:
             value = fut.result(timeout=CMD_TIMEOUT + proc_run.DRAIN + proc_run.REAP + 1)
         except (OSError, subprocess.SubprocessError, ValueError, TimeoutError) as e:
+            if key.startswith("net:"):  # a named netns gone meanwhile: its lines go
+                continue
             for kind in ("links", "addresses", "routes") if key == "net" else (key,):
                 snap.errors[kind] = str(e)
             continue
-        if key == "net":
+        if key.startswith("net"):
             for kind, lines in zip(("links", "addresses", "routes"), value, strict=True):
                 if kind in kinds:
-                    snap.kinds[kind] = lines
+                    snap.kinds[kind] = snap.kinds.get(kind, frozenset()) | lines
         else:
             snap.kinds[key] = value
     snap.seconds = time.perf_counter() - t0
