@@ -256,3 +256,52 @@ def test_lesson_10_in_the_containers_shell_beside(tmp_path: Path) -> None:
     assert _ours(home) == [], "nothing the shell started survives"
     assert [m for m in _machine()["mounts"] if m.startswith(str(home))] == []
     assert not list((home / "journal").glob("*.jsonl")), "the journal is empty"
+
+
+def test_outside_tmux_shikumi_shell_in_a_second_terminal(tmp_path: Path) -> None:
+    """The app outside tmux (TMUX unset; --no-tmux): a step that waits for the learner
+    is offered to `shikumi shell`, run in a second terminal (another tmux window
+    here); what is typed there turns the app's checks green; leaving the step
+    kills that shell. `shikumi shell` refuses clearly once no app offers one."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("tmux", "script", "chroot", "ldd"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+    home = tmp_path / "home"
+    t = Tmux(f"shikumi-p16-{uuid.uuid4().hex[:8]}")
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
+    lab = f"cd {REPO} && env -u TMUX -u COLUMNS -u LINES {env} {sys.executable} -m lab"
+    t("new-session", "-d", "-s", "app", "-x", "160", "-y", "45", f"{lab} open 07 --no-tmux")
+    try:
+        app = t.panes("app")[0]
+        t.wait(app, "Step 1/8")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "✓ the runtime environment is in place")
+        t("send-keys", "-t", app, "4", "r")
+        t.wait(app, "shikumi shell")  # the app says where the shell is
+        t("new-window", "-t", "app", f"{lab} shell; echo shell-ended; sleep 30")
+        second = t("display-message", "-p", "-t", "app:1", "#{pane_id}").strip()
+        t.wait(second, "(shikumi 07 · host) #")
+        cmd = "chroot $SHIKUMI_HOME/containers/test /bin/sh -c 'echo inside > /tmp/note.txt'"
+        t("send-keys", "-t", second, cmd, "Enter")
+        t.wait(app, "$SHIKUMI_HOME/containers/test/tmp/note.txt (7 B)", "Every check holds")
+        t("send-keys", "-t", app, "n")  # leaving the step: the second terminal's shell ends
+        t.wait(second, "shell-ended")
+        r = subprocess.run(
+            [sys.executable, "-m", "lab", "shell"],
+            env={**os.environ, "SHIKUMI_HOME": str(home), "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert r.returncode == 1 and "no shikumi app offers a shell now" in r.stderr
+        t("send-keys", "-t", app, "q")
+        end = time.monotonic() + 20
+        while _ours(home) and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        t("kill-server")
+    time.sleep(0.3)
+    assert _ours(home) == []
+    assert not list((home / "journal").glob("*.jsonl"))
