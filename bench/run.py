@@ -19,7 +19,10 @@ Figures (see docs/performance.md), one per budget of the design:
   app_start         process start to an interactive lesson list (tmux); the app must exit
   app_rss           the app's peak resident memory after walking a lesson
   play_all          `shikumi play --all` wall time
-  practice_*        the practice-beside-the-app budgets (not built yet: "not measured")
+  practice_snapshot / practice_prompt_to_checks / practice_idle_cpu
+                    practice beside the app (bench/practice.py): one kernel state
+                    snapshot vs reading /proc/self/mountinfo; a typed command's prompt
+                    to its checks and diff ready; the app's CPU with an idle shell beside
 
 A figure that could not be measured prints as "not measured: <reason>" and is in
 --json with ok = null and that reason. Exit status: 0 when the run itself worked
@@ -47,6 +50,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import app_start  # noqa: E402
+import practice  # noqa: E402
 import step_view  # noqa: E402
 
 from lab.host.dockerhost import with_docker_host  # noqa: E402
@@ -81,10 +85,6 @@ BUDGETS: dict[str, tuple[str, float | None, str]] = {  # name: (unit, budget, ki
     "practice_snapshot": ("ms", 30.0, "max"),
     "practice_idle_cpu": ("% of a core", 2.0, "max"),
 }
-PRACTICE_MISSING = (
-    "practice beside the app (issue 16: checks re-run after each command, the kernel"
-    " diff, state snapshots) is not built yet"
-)
 
 
 class NotMeasured(Exception):
@@ -438,6 +438,51 @@ def bench_play_all() -> Figure:
 # -- main -----------------------------------------------------------------------------------
 
 
+def bench_snapshot(rounds: int) -> Figure:
+    t = practice.snapshot_times(rounds)
+    s, b = med(t["snapshot"]) * 1000, med(t["mountinfo"]) * 1000
+    return figure(
+        "practice_snapshot",
+        round(s, 2),
+        measured=s,
+        baseline=b,
+        baseline_what="reading /proc/self/mountinfo",
+        runs=rounds,
+        detail=f"lesson 07's shell step: snapshot {s:.2f} ms vs mountinfo {b:.3f} ms"
+        f" (× {s / b:.0f}); medians of {rounds} interleaved rounds",
+    )
+
+
+def bench_prompt(rounds: int) -> Figure:
+    t = practice.prompt_times(rounds)
+    r, k = med(t["round"]) * 1000, med(t["keystroke"]) * 1000
+    return figure(
+        "practice_prompt_to_checks",
+        round(r, 1),
+        measured=k,
+        baseline=r,
+        baseline_what="the watcher's round (prompt seen to checks and diff ready)",
+        measure_unit="ms keystroke to update",
+        runs=rounds,
+        detail=f"prompt to checks+diff {r:.1f} ms (max {max(t['round']) * 1000:.1f});"
+        f" keystroke to update {k:.1f} ms (bash and the pty included); {rounds} commands",
+    )
+
+
+def bench_idle(seconds: float) -> Figure:
+    pct, base, detail = practice.idle_cpu(seconds)
+    return figure(
+        "practice_idle_cpu",
+        round(pct, 2),
+        measured=pct,
+        baseline=base,
+        baseline_what="the app idle on the same step, no shell beside",
+        measure_unit="% of a core",
+        runs=1,
+        detail=detail,
+    )
+
+
 def _try(name: str, fn: Callable[[], Figure]) -> Figure:
     try:
         return fn()
@@ -528,9 +573,16 @@ def main() -> int:
         failure = str(e)
         for n in ("app_start", "app_rss"):
             figs[n] = not_measured(n, f"the app did not exit: {e}")
-    for n in ("practice_prompt_to_checks", "practice_snapshot", "practice_idle_cpu"):
-        if want(n):
-            figs[n] = not_measured(n, PRACTICE_MISSING)
+    if want("practice_snapshot"):
+        figs["practice_snapshot"] = _try("practice_snapshot", lambda: bench_snapshot(rounds))
+    if want("practice_prompt_to_checks"):
+        figs["practice_prompt_to_checks"] = _try(
+            "practice_prompt_to_checks", lambda: bench_prompt(rounds)
+        )
+    if want("practice_idle_cpu"):
+        figs["practice_idle_cpu"] = _try(
+            "practice_idle_cpu", lambda: bench_idle(5.0 if args.quick else 10.0)
+        )
     figs = {k: figs[k] for k in BUDGETS if k in figs and (not only or k in only)}
     if args.save:
         Path(args.save).write_text(json.dumps(figs, indent=2, ensure_ascii=False) + "\n")

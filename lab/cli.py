@@ -129,6 +129,9 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
 # -- parser ----------------------------------------------------------------------------
 
 
+NO_TMUX = "do not start the app inside a tmux of its own (the shell beside needs tmux)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="shikumi",
@@ -148,12 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["en", "ja"],
         help="language of the lesson texts (default: from the locale)",
     )
+    p.add_argument("--no-tmux", action="store_true", help=NO_TMUX)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("open", parents=[lang], help="open the app at a lesson")
     s.add_argument("lesson", help="lesson id or its number (05-libraries or 05)")
     s.add_argument("--step", type=int, default=None, metavar="N", help="start at step N (1-based)")
     s.add_argument("--watch", action="store_true", help="reload the lesson when its file is saved")
+    s.add_argument("--no-tmux", action="store_true", default=argparse.SUPPRESS, help=NO_TMUX)
     s.set_defaults(func=_lazy("lab.commands.app_cmd", "cmd_open"))
 
     s = sub.add_parser(

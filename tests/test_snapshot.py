@@ -55,12 +55,15 @@ def test_processes_of_the_tree(tmp_path: Path) -> None:
         a = changes.take(changes.Scope(**{**scope.__dict__, "roots": ()}))
         b = changes.take(scope)
         added = [c for c in changes.diff(a, b) if c.kind == "processes"]
-        assert changes.Change("processes", "+", f"{sleeper.pid} sleep 30") in added
+        assert changes.Change("processes", "+", "sleep 30") in added
     finally:
         sleeper.kill()
         sleeper.wait(5)
     c = changes.take(scope)
-    assert changes.Change("processes", "-", f"{sleeper.pid} sleep 30") in changes.diff(b, c)
+    assert changes.Change("processes", "-", "sleep 30") in changes.diff(b, c)
+    table = {1: (0, "a"), 2: (1, "sleep"), 3: (1, "sleep"), 4: (9, "other")}
+    two = snapshot.tree_of([1], table)
+    assert sorted(two) == [1, 2, 3]  # the tree under the root, not pid 4
 
 
 def test_mounts_namespaces_net_read_from_the_context() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import time
 from pathlib import Path
 
 from lab.lesson.loader import load_lesson
@@ -28,6 +29,10 @@ Make a file.
 
 ```run
 true
+```
+```view tree
+path = "{{work}}"
+depth = 1
 ```
 ```try
 Make the file x here: `touch x`.
@@ -99,6 +104,8 @@ def test_the_checks_follow_the_learners_shell(tmp_path: Path) -> None:
             assert r.try_output(0) == "nothing"
             u = typed("touch x")
             assert u.checks[0].ok and not u.done
+            views = _next(q, "views").views  # the step's views, collected again after it
+            assert views and not views[0].error and "'x'" in repr(views[0].data)
             assert f"+ files: {r.work}/x (0 B)" in [str(c) for c in u.changes]
             assert u.hint == ""  # the failing check (output) has no hint of its own
             u = typed("rm x; echo made")  # x goes again: its check stays passed
@@ -132,3 +139,47 @@ def test_h_shows_the_failing_checks_hint_first(tmp_path: Path) -> None:
     assert ctl.next_hint("en") == "shown"
     ctl.checks_ended(ChecksEnded(0, [failing[1], failing[1]]))
     assert ctl.hints("en") == ["The general hint."]
+
+
+def test_a_shell_that_does_not_mark_its_prompt_is_watched_when_it_goes_quiet(
+    tmp_path: Path,
+) -> None:
+    """dash as root sets its own prompt (no marker): what it prints, once it settles,
+    counts as a prompt; its whole transcript is the step's output."""
+    need_tool("script", "dash")
+    lesson = _lesson(tmp_path)
+    with Journal.open(tmp_path / "home") as j:
+        r = Runner(lesson, j)
+        assert r.run_step(0).status == "failed"
+        log = r.work / ".try-plain.log"
+        r._try_logs[0] = [log]  # the recording the watcher follows, as shell() registers it
+        q: queue.Queue = queue.Queue()
+        w = Watcher(r, 0, log, q.put, interval=5.0)
+        w.start()
+        _next(q, "start")
+        argv = ["script", "-q", "-f", "--log-out", str(log), "--command", "dash -i"]
+        shell = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=r.work,
+        )
+        try:
+            assert shell.stdin is not None
+            end = time.monotonic() + 10  # its prompt first, as a learner would see it
+            while b"# " not in (log.read_bytes() if log.exists() else b""):
+                assert time.monotonic() < end, "dash never showed its prompt"
+                time.sleep(0.05)
+            shell.stdin.write(b"touch x; echo made\n")
+            shell.stdin.flush()
+            u = _next(q, "prompt")
+            while not u.done:  # the first quiet moment may come before the command ran
+                u = _next(q, "prompt")
+            assert not w.marked and u.checks[0].ok
+            assert "made" in (r.try_output(0) or "")
+        finally:
+            w.stop()
+            shell.kill()
+            shell.wait(5)
+        r.finish()

@@ -15,7 +15,11 @@ from lab.errors import LabError
 
 
 def _run(
-    lang: str | None, lesson_name: str | None = None, step: int | None = None, watch: bool = False
+    lang: str | None,
+    lesson_name: str | None = None,
+    step: int | None = None,
+    watch: bool = False,
+    no_tmux: bool = False,
 ) -> int:
     from lab.safety.home import home_dir
     from lab.tui import engine
@@ -37,6 +41,10 @@ def _run(
             raise LabError(
                 f"lesson {lesson.id} has no step {step}", f"steps are 1 to {len(lesson.steps)}"
             )
+    from lab.commands import own_tmux
+
+    if own_tmux.wanted(no_tmux):  # the shell beside the app needs tmux: its own
+        own_tmux.exec_in_own_tmux(sys.argv[1:])
     if not sys.stdout.isatty():
         raise LabError(
             "the app needs a terminal", "run it in a terminal, or use shikumi play for no screen"
@@ -74,8 +82,9 @@ def _exit_now(code: int) -> None:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    return _run(getattr(args, "lang", None))
+    return _run(getattr(args, "lang", None), no_tmux=getattr(args, "no_tmux", False))
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    return _run(getattr(args, "lang", None), args.lesson, args.step, args.watch)
+    no_tmux = getattr(args, "no_tmux", False)
+    return _run(getattr(args, "lang", None), args.lesson, args.step, args.watch, no_tmux)

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -115,7 +116,7 @@ def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _stat_all() -> dict[int, tuple[int, str]]:
+def stat_all() -> dict[int, tuple[int, str]]:
     """pid -> (ppid, comm) of every process now."""
     out: dict[int, tuple[int, str]] = {}
     for name in os.listdir("/proc"):
@@ -136,7 +137,7 @@ def _stat_all() -> dict[int, tuple[int, str]]:
 
 def tree_of(roots: Iterable[int], table: dict[int, tuple[int, str]] | None = None) -> list[int]:
     """The pids of *roots* and all their descendants (alive now)."""
-    table = _stat_all() if table is None else table
+    table = stat_all() if table is None else table
     children: dict[int, list[int]] = {}
     for p, (pp, _c) in table.items():
         children.setdefault(pp, []).append(p)
@@ -162,7 +163,10 @@ def _cmdline(pid: int, comm: str) -> str:
 
 
 def read_processes(tree: list[int], table: dict[int, tuple[int, str]]) -> frozenset[str]:
-    return frozenset(f"{p} {_cmdline(p, table[p][1])}" for p in tree if p in table)
+    """Each command line running in *tree* (``… (×N)`` when N run it): no pids, so a
+    loop's `sleep 1` replaced by the next one is no change."""
+    counts = Counter(_cmdline(p, table[p][1]) for p in tree if p in table)
+    return frozenset(t if n == 1 else f"{t} (×{n})" for t, n in counts.items())
 
 
 def read_files(dirs: Iterable[str], ignore: tuple[str, ...] = ()) -> frozenset[str]:
@@ -242,6 +246,14 @@ def read_cgroups(root: str = CGROUP_ROOT) -> frozenset[str]:
     return frozenset(out)
 
 
+def lab_netns(limit: int = 8) -> list[str]:
+    """Named network namespaces of the lab's kind (``shk…``), a few at most."""
+    try:
+        return sorted(n for n in os.listdir("/run/netns") if n.startswith("shk"))[:limit]
+    except OSError:
+        return []
+
+
 def _netns_argv(pid: int, argv: list[str]) -> list[str]:
     try:
         mine = os.readlink("/proc/self/ns/net") == os.readlink(f"/proc/{pid}/ns/net")
@@ -261,10 +273,12 @@ def _json_values(text: str) -> list:
         out.append(value)
 
 
-def read_net(pid: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(links, addresses, routes) of *pid*'s network namespace."""
+def read_net(pid: int, netns: str = "") -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(links, addresses, routes) of *pid*'s network namespace, or of the named one
+    *netns* (its lines start with ``NAME:``)."""
+    argv = ["ip", "-n", netns, "-j", "-batch", "-"] if netns else ["ip", "-j", "-batch", "-"]
     r = proc_run.run(
-        _netns_argv(pid, ["ip", "-j", "-batch", "-"]),
+        argv if netns else _netns_argv(pid, argv),
         input=b"link show\naddr show\nroute show\n",
         capture_output=True,
         timeout=CMD_TIMEOUT,
@@ -287,6 +301,8 @@ def read_net(pid: int) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     for rt in routes_j:
         via = f" via {rt['gateway']}" if rt.get("gateway") else ""
         routes.add(f"{rt.get('dst')}{via} dev {rt.get('dev')}")
+    if netns:
+        return tuple(frozenset(f"{netns}: {x}" for x in kind) for kind in (links, addrs, routes))  # type: ignore[return-value]
     return frozenset(links), frozenset(addrs), frozenset(routes)
 
 
@@ -317,9 +333,11 @@ def take(scope: Scope) -> Snapshot:
     futures = {}
     if kinds & {"links", "addresses", "routes"}:
         futures["net"] = _POOL.submit(read_net, scope.pid)
+        for name in lab_netns():  # the lab's and the learner's `ip netns add shk-…`
+            futures[f"net:{name}"] = _POOL.submit(read_net, scope.pid, name)
     if "iptables" in kinds:
         futures["iptables"] = _POOL.submit(read_iptables, scope.pid)
-    table = _stat_all() if kinds & {"processes", "namespaces"} else {}
+    table = stat_all() if kinds & {"processes", "namespaces"} else {}
     tree = tree_of(scope.roots, table) if table else []
     readers = {
         "mounts": lambda: read_mounts(scope.pid),
@@ -338,13 +356,15 @@ def take(scope: Scope) -> Snapshot:
         try:
             value = fut.result(timeout=CMD_TIMEOUT + proc_run.DRAIN + proc_run.REAP + 1)
         except (OSError, subprocess.SubprocessError, ValueError, TimeoutError) as e:
+            if key.startswith("net:"):  # a named netns gone meanwhile: its lines go
+                continue
             for kind in ("links", "addresses", "routes") if key == "net" else (key,):
                 snap.errors[kind] = str(e)
             continue
-        if key == "net":
+        if key.startswith("net"):
             for kind, lines in zip(("links", "addresses", "routes"), value, strict=True):
                 if kind in kinds:
-                    snap.kinds[kind] = lines
+                    snap.kinds[kind] = snap.kinds.get(kind, frozenset()) | lines
         else:
             snap.kinds[key] = value
     snap.seconds = time.perf_counter() - t0

@@ -47,8 +47,14 @@ class Practice:
     def label(self) -> str:
         return self.runner.context_label(self.index)
 
-    def watch(self, shell_pid: int | None, alive: Callable[[], bool]) -> None:
-        """Start watching (a thread): the first update is the baseline."""
+    def watch(
+        self,
+        shell_pid: int | None,
+        alive: Callable[[], bool],
+        spawn: Callable[[Callable[[], None]], Any] | None = None,
+    ) -> None:
+        """Start watching: the loop runs in *spawn* (the app's thread worker) or a
+        thread of its own. The first update is the baseline."""
         log = self.runner.try_log(self.index)
         self.watcher = Watcher(
             self.runner,
@@ -59,7 +65,10 @@ class Practice:
             shell_pid=shell_pid,
             alive=alive,
         )
-        self.watcher.start()
+        if spawn is not None:
+            spawn(self.watcher.loop)
+        else:
+            self.watcher.start()
 
     def close(self) -> str:
         """Blocking (a worker): stop watching, kill the shell and all it started.
@@ -102,11 +111,13 @@ def write_state(
     return path
 
 
-def clear_state(home: Path) -> None:
-    """Remove the state file if this process wrote it."""
+def clear_state(home: Path, argv: list[str] | None = None) -> None:
+    """Remove the state file if this process wrote it (and, given *argv*, for that
+    shell: a newer step's offer stays)."""
     path = Path(home) / STATE
     try:
-        if json.loads(path.read_text()).get("pid") == os.getpid():
+        data = json.loads(path.read_text())
+        if data.get("pid") == os.getpid() and (argv is None or data.get("argv") == argv):
             path.unlink()
     except (OSError, ValueError):
         pass

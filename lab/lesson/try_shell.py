@@ -34,6 +34,10 @@ OUTPUT_MARK = b"\x1b]7770;o\x07"  # bash's PS0: the command line ended, its outp
 # bash resets PS1 when it starts, so its prompt is set again before each prompt by
 # this constant (the values come from the environment; promptvars off: never expanded)
 PROMPT_COMMAND = 'shopt -u promptvars; PS1="$SHIKUMI_PS1"; PS0="$SHIKUMI_PS0"'
+# sh (dash, busybox) as root sets its own PS1 at start; it reads $ENV first: this
+# constant file, handed to it on fd 3 (read through the container's /proc when mounted)
+SH_RC = 'PS1="$SHIKUMI_PS1"\n'
+SH_ENV = "/proc/self/fd/3"
 _LABEL = re.compile(r"[^A-Za-z0-9._:-]")
 
 
@@ -46,6 +50,8 @@ def outputs(raw: bytes) -> str:
     """What the commands of a recorded session printed, as plain text: for each
     prompt, what follows the command line (after bash's output marker, else after
     the first line end), up to the next prompt. Prompts and typed lines are left out."""
+    if PROMPT_MARK not in raw:  # a shell that does not report its prompt: all it showed
+        return transcript_text(raw).strip("\n")
     parts = raw.split(PROMPT_MARK)[1:]
     out = []
     for part in parts:
@@ -128,7 +134,13 @@ class TryShell:
         log.unlink(missing_ok=True)
         self._try_logs.setdefault(index, []).append(log)
         rec = ["script", "--quiet", "--flush", "--return", "--append", "--log-out", str(log)]
-        return [*head, *rec, "--command", shlex.join(inner)]
+        command = shlex.join(inner)
+        if not sh.endswith("bash"):  # sh's prompt through $ENV: the rc file on fd 3
+            rc = self.work / ".try-sh-rc"
+            rc.write_text(SH_RC)
+            head.insert(3, f"ENV={SH_ENV}")
+            command += " 3< " + shlex.quote(str(rc))  # the lab's own path, quoted
+        return [*head, *rec, "--command", command]
 
     def close_shells(self, index: int) -> list[str]:
         """Kill every shell of step *index* and all they started (their journal entries

@@ -11,6 +11,7 @@ gets a marker with each prompt, and an inotify watch on the log wakes the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host.filewatch import FileWatch
-from lab.host.snapshot import tree_of
+from lab.host.snapshot import read_namespaces, read_processes, stat_all, tree_of
 from lab.lesson import checks
 from lab.lesson.model import CheckResult, ViewResult
 from lab.lesson.scope import scope_for
@@ -29,6 +30,13 @@ from lab.ops import changes
 from lab.ops.changes import Change
 
 INTERVAL = 2.0  # the slow timer: background changes (a process that exits, a limit hit)
+# what the slow timer looks at: the kernel reads without a subprocess (the network's
+# links, routes and rules are read after each command, where they change)
+TIMER_KINDS = ("mounts", "namespaces", "cgroups", "processes", "files")
+# output without a prompt marker, then quiet this long, counts as a prompt: a shell that
+# does not mark its prompts, or one the learner started inside (`chroot DIR /bin/sh`)
+SETTLE = 0.3
+SETTLE_MARKED = 0.8  # … in a shell that marks them (typing echoes too: less eager)
 LOCK_WAIT = 1.0  # a tick waits this long for the session (a run holds it), then skips
 
 
@@ -80,7 +88,10 @@ class Watcher:
         self.thread: threading.Thread | None = None
         self._tail = b""
         self.last: list[CheckResult] = []
-        self.own: set[str] = set()  # pids of the shell itself (left out of the changes)
+        self.looping = self.ended = False
+        self.marked = False  # the shell marks its prompts (bash; sh with /proc)
+        self.settling = False  # output without a prompt: a prompt once it is quiet
+        self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
 
     # -- one round -------------------------------------------------------------------
     def evaluate(self) -> list[CheckResult]:
@@ -109,13 +120,18 @@ class Watcher:
             return None
         try:
             scope = scope_for(self.runner, self.index, self.shell_pid)
+            if trigger == "timer":  # cheap reads only (no `ip`, no `iptables-save`)
+                scope = dataclasses.replace(scope, kinds=TIMER_KINDS)
             snap = changes.take(scope)
-            if self.shell_pid and not self.own:  # the shell and its recorder: not news
-                self.own = {str(p) for p in tree_of([self.shell_pid])}
+            if self.snap is not None:  # the kinds not read now keep their last state
+                snap.kinds = {**self.snap.kinds, **snap.kinds}
+            if self.shell_pid and not self.own:  # the shell itself (its recorder, nsenter…
+                table = stat_all()  # on the host side, their namespaces): not news
+                tree = tree_of([self.shell_pid], table)
+                self.own = {("processes", t) for t in read_processes(tree, table)}
+                self.own |= {("namespaces", t) for t in read_namespaces(scope.pid, tree)}
             found = changes.diff(self.snap, snap) if self.snap is not None else []
-            found = [
-                c for c in found if c.kind != "processes" or c.text.split(" ", 1)[0] not in self.own
-            ]
+            found = [c for c in found if (c.kind, c.text) not in self.own]
             self.snap = snap
             if trigger == "timer" and not found:
                 return None  # nothing moved in the kernel: the checks would say the same
@@ -143,12 +159,19 @@ class Watcher:
             self.lock.release()
 
     def prompted(self) -> bool:
-        """Whether the shell printed a prompt since the last look (a command finished)."""
+        """Whether the shell printed a prompt since the last look (a command finished).
+        Output without a marker (a shell that does not mark its prompt, or one started
+        inside it) counts once it settles (``settling``, then quiet for SETTLE s)."""
         if self.watch is None:
             return False
-        data = self._tail + self.watch.read_new()
+        new = self.watch.read_new()
+        data = self._tail + new
         self._tail = data[-(len(PROMPT_MARK) - 1) :]
-        return PROMPT_MARK in data
+        if PROMPT_MARK in data:
+            self.marked, self.settling = True, False
+            return True
+        self.settling = self.settling or bool(new)
+        return False
 
     # -- the loop ----------------------------------------------------------------------
     def start(self) -> None:
@@ -156,17 +179,20 @@ class Watcher:
         self.thread.start()
 
     def loop(self) -> None:
+        self.looping = True
         try:
             self.tick("start")
             while not self.stopped.is_set():
-                woke = (
-                    self.watch.wait(self.interval)
-                    if self.watch
-                    else self.stopped.wait(self.interval)
-                )
+                settle = SETTLE_MARKED if self.marked else SETTLE
+                wait = settle if self.settling else self.interval
+                woke = self.watch.wait(wait) if self.watch else self.stopped.wait(wait)
                 if self.stopped.is_set():
                     break
                 t0 = time.perf_counter()
+                if not woke and self.settling:  # output, then quiet: a (nested) prompt
+                    self.settling = False
+                    self.tick("prompt", t0)
+                    continue
                 if woke and self.prompted():
                     update = self.tick("prompt", t0)
                     views = self.refresh_views() if update is not None else None
@@ -181,6 +207,10 @@ class Watcher:
                 self.tick("timer", t0)
         except Exception as e:  # the watcher never takes the app down: it says why it stopped
             self.on_update(WatchUpdate(self.index, "closed", error=f"{type(e).__name__}: {e}"))
+        finally:
+            self.ended = True
+            if self.watch is not None:  # the loop's own file descriptors: closed by it
+                self.watch.close()
 
     def stop(self, wait: float = 3.0) -> None:
         """Any thread: end the loop (and wait for it, bounded)."""
@@ -189,5 +219,5 @@ class Watcher:
             self.watch.wake()
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(wait)
-        if self.watch is not None and (self.thread is None or not self.thread.is_alive()):
+        if self.watch is not None and not self.looping:  # never started: nothing else will
             self.watch.close()

@@ -199,6 +199,7 @@ class LessonScreen(AskScreen):
         if missing:  # the step builds on earlier ones this session has not run: offer them
             self.ask_deps(missing, solution)
             return
+        self.end_practice()  # the stage is set again: so is the learner's turn (t again)
         self.bench.setup(self.step, self.lang, bool(commands_of(self.step)))
         self._checks = []
         cancel = self.ctl.begin_run()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from textual import on
 from textual.message import Message
@@ -58,7 +59,7 @@ class PracticeScreen(Screen):
         app is not inside tmux (the caller falls back to suspending)."""
         if not tmux.inside():
             return False
-        ctl, lang = self.ctl, self.lang  # type: ignore[attr-defined]
+        ctl = self.ctl  # type: ignore[attr-defined]
         current = self.practice
         if (
             self.pane is not None
@@ -66,24 +67,31 @@ class PracticeScreen(Screen):
             and current.index == ctl.index
             and procs.alive(self.pane.pid)
         ):
-            with contextlib.suppress(OSError, LabError):
-                tmux.select(self.pane)
+            self.run_worker(
+                asyncio.to_thread(tmux.select, self.pane), group="practice", exit_on_error=False
+            )
             return True
         practice = self._new_practice()
-        if practice is None:
-            return True
+        if practice is not None:  # tmux is asked in a worker: the event loop never waits
+            self.run_worker(self._open_pane(practice), group="practice", exit_on_error=False)
+        return True
+
+    async def _open_pane(self, practice: Practice) -> None:
+        lang = self.lang  # type: ignore[attr-defined]
         try:
-            self.pane = tmux.split(practice.argv)
+            pane = await asyncio.to_thread(tmux.split, practice.argv)
         except (OSError, LabError) as e:
             self.set_status(f"✗ {s('try.cannot', lang)}: {e}", "bold red")  # type: ignore[attr-defined]
-            self.run_worker(self._close(practice, None), group="practice")
-            return True
-        pane = self.pane
+            await self._close(practice, None)
+            return
+        if self.practice is not practice:  # the step was left meanwhile
+            await self._close(None, pane)
+            return
+        self.pane = pane
         assert practice.watcher is not None
         practice.watcher.shell_pid = pane.pid
         practice.watcher.alive = lambda: procs.alive(pane.pid)
         self.set_status(f"✎ {s('practice.opened', lang)}", "bold cyan")  # type: ignore[attr-defined]
-        return True
 
     def _new_practice(self) -> Practice | None:
         """A practice of the current step, its argv journaled, its watcher started."""
@@ -101,7 +109,7 @@ class PracticeScreen(Screen):
             return None
         self.practice, self.practice_done = practice, False
         self._show_panel()
-        practice.watch(None, alive=lambda: True)
+        practice.watch(None, alive=lambda: True, spawn=self._watch_worker)
         return practice
 
     def offer_second_terminal(self) -> None:
@@ -126,6 +134,10 @@ class PracticeScreen(Screen):
             applog.record("practice state", e)
             return
         self.bench.transcript.note(f"⌨ {s('practice.second', self.lang)}", "cyan")  # type: ignore[attr-defined]
+
+    def _watch_worker(self, loop: Any) -> None:
+        """The watcher's loop as a thread worker of the screen (it only posts messages)."""
+        self.run_worker(loop, thread=True, group="practice-watch", exit_on_error=False)
 
     def _show_panel(self) -> None:
         if self.changes_panel is None:
@@ -189,7 +201,7 @@ class PracticeScreen(Screen):
         if practice is not None or pane is not None:
             if practice is not None and practice.watcher is not None:
                 practice.watcher.stopped.set()  # no more updates from it
-            self.run_worker(self._close(practice, pane), group="practice")
+            self.run_worker(self._close(practice, pane), group="practice", exit_on_error=False)
 
     async def end_practice_now(self) -> None:
         """Leaving the lesson (before the session closes): the same, waited for."""
@@ -202,8 +214,8 @@ class PracticeScreen(Screen):
 
     async def _close(self, practice: Practice | None, pane: tmux.Pane | None) -> None:
         home = self.owner.home  # type: ignore[attr-defined]
-        await asyncio.to_thread(clear_state, home)
         if practice is not None:
+            await asyncio.to_thread(clear_state, home, practice.argv)
             error = await asyncio.to_thread(practice.close)
             if error:
                 applog.record("closing the shell", RuntimeError(error))
