@@ -225,6 +225,14 @@ def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.Argumen
     r.add_argument("files", nargs="+", metavar="FILE", help="exports (shikumi progress --export)")
     r.add_argument("-o", "--output", required=True, metavar="OUT.html", help="the page to write")
 
+    s = sub.add_parser("serve", parents=[lang], help="the app in a browser (textual-serve)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument(
+        "--read-only", action="store_true", help="a projector view: no step runs, no shell opens"
+    )
+    s.set_defaults(func=_lazy("lab.commands.serve_cmd", "cmd_serve"))
+
 
 def _write_private(path: str, text: str) -> None:
     """Create *path* (never an existing file or a symlink) 0600 and write *text*."""

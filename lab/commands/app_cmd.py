@@ -37,7 +37,9 @@ def _run(
             raise LabError(
                 f"lesson {lesson.id} has no step {step}", f"steps are 1 to {len(lesson.steps)}"
             )
-    if not sys.stdout.isatty():
+    from lab.lesson.serving import in_browser
+
+    if not sys.stdout.isatty() and not in_browser():  # textual-serve: a pipe, not a tty
         raise LabError(
             "the app needs a terminal", "run it in a terminal, or use shikumi play for no screen"
         )
