@@ -185,11 +185,13 @@ async def test_in_a_browser_the_list_loads_and_a_step_runs(
         await b.wait_for_text("Namespace inodes")
         shot = await b.screenshot()
         assert shot.startswith(b"\x89PNG") and len(shot) > 20_000
-        (tmp_path / "lesson-list.png").write_bytes(shot)
+        shots = Path(os.environ.get("SHIKUMI_SHOTS") or tmp_path)  # docs/img's come from here
+        (shots / "serve-lesson-list.png").write_bytes(shot)
         await b.key("Enter")
         await b.wait_for_text(STEP_ONE)
         await b.key("r")  # run step 1 for real
         await b.wait_for_text("passed")
+        (shots / "serve-step.png").write_bytes(await b.screenshot())
         deadline = time.monotonic() + 30
         while progress(home).get("01-where-am-i", {}).get("distro", {}).get("status") != "passed":
             assert time.monotonic() < deadline, progress(home)
