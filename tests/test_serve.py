@@ -58,6 +58,42 @@ def test_refusals() -> None:
     assert refusal("s3cret", False, "/ws", {}, {COOKIE: "s3cret"}, remote) == ""
 
 
+@pytest.mark.parametrize(
+    "argv", [["serve"], ["reset"], ["progress"], ["class"], ["class", "report"]]
+)
+def test_help(argv: list[str]) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "lab", *argv, "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0 and "usage: shikumi" in r.stdout
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "lab", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=dict(os.environ, SHIKUMI_HOME=str(tmp_path / "home")),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip() == (
+        f"shikumi serve: cannot serve on 127.0.0.1:{port}: error while attempting to bind on"
+        f" address ('127.0.0.1', {port}): address already in use"
+    )
+
+
 # -- a real server -----------------------------------------------------------------------
 def start(home: Path, *args: str) -> tuple[subprocess.Popen, str]:
     """`shikumi serve` on a free port: (the process, the URL it printed)."""
