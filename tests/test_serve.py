@@ -247,7 +247,7 @@ async def test_read_only_refuses_to_run_a_step(served: tuple[str, Path], tmp_pat
     async with Browser.start(tmp_path) as b:
         await open_lesson_01(b, url)
         await b.key("r")
-        await b.wait_for_text("shown read-only")
+        await b.wait_for_text("a read-only view")
         await b.key("n")
         await b.key("t")
         await b.wait_for_text("cannot open a shell")
