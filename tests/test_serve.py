@@ -256,3 +256,28 @@ async def test_read_only_refuses_to_run_a_step(served: tuple[str, Path], tmp_pat
     assert progress(home) == {}  # nothing written
     assert not (home / "run.lock").exists()  # no step ever took the home's run lock
     assert not (home / "work").exists()
+
+
+@browser
+@pytest.mark.root
+@pytest.mark.kernel
+async def test_a_browser_s_app_ends_when_the_server_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves textual-serve no chance to stop its apps: each app asked for
+    SIGHUP at its parent's death (its guard then cleans up and ends it)."""
+    import psutil
+
+    proc, url = start(tmp_path / "home")
+    try:
+        async with Browser.start(tmp_path) as b:
+            await b.goto(url)
+            await b.wait_for_text("Where am I?")
+            apps = psutil.Process(proc.pid).children(recursive=True)
+            assert [a.cmdline()[1:3] for a in apps] == [["-m", "lab"]]  # exec: no shell between
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            gone, alive = psutil.wait_procs(apps, timeout=20)
+            for a in alive:
+                a.kill()
+            assert alive == [], "an app outlived its server"
+    finally:
+        stop(proc)

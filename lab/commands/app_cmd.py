@@ -37,9 +37,11 @@ def _run(
             raise LabError(
                 f"lesson {lesson.id} has no step {step}", f"steps are 1 to {len(lesson.steps)}"
             )
-    from lab.lesson.serving import in_browser
+    from lab.lesson.serving import die_with_parent, in_browser
 
-    if not sys.stdout.isatty() and not in_browser():  # textual-serve: a pipe, not a tty
+    if in_browser():  # started by textual-serve (shikumi serve): stdout is a pipe
+        die_with_parent()
+    elif not sys.stdout.isatty():
         raise LabError(
             "the app needs a terminal", "run it in a terminal, or use shikumi play for no screen"
         )

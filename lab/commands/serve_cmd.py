@@ -190,7 +190,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     print("  stop it with Ctrl+C", flush=True)
-    server = make_server(shlex.join(argv), host, args.port, token, lang, "shikumi")
+    # exec: the app is the server's own child (it gets SIGHUP if the server dies)
+    server = make_server("exec " + shlex.join(argv), host, args.port, token, lang, "shikumi")
     try:
         server.serve()
     except OSError as e:

@@ -10,6 +10,7 @@ browser, which has no terminal to hand to a shell, is told how to practise.
 from __future__ import annotations
 
 import os
+import signal
 
 READ_ONLY_ENV = "SHIKUMI_READ_ONLY"
 
@@ -37,3 +38,16 @@ def say(key: str, lang: str) -> str:
     """The line for *key* in *lang* (English if the language is unknown)."""
     texts = _TEXT[key]
     return texts.get(lang, texts["en"])
+
+
+def die_with_parent() -> None:
+    """An app that textual-serve started gets SIGHUP when the server goes, even by
+    SIGKILL (its terminal "hangs up": the app's guard cleans up and ends it)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, int(signal.SIGHUP), 0, 0, 0) != 0:
+        return  # not Linux: the app ends when its websocket closes, as before
+    if os.getppid() == 1:  # the server died before we asked
+        os.kill(os.getpid(), signal.SIGHUP)
