@@ -275,7 +275,7 @@ async def test_a_browser_s_app_ends_when_the_server_is_killed(tmp_path: Path) ->
             assert [a.cmdline()[1:3] for a in apps] == [["-m", "lab"]]  # exec: no shell between
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
-            gone, alive = psutil.wait_procs(apps, timeout=20)
+            _, alive = psutil.wait_procs(apps, timeout=20)
             for a in alive:
                 a.kill()
             assert alive == [], "an app outlived its server"
