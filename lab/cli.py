@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.ArgumentParser) -> None:
     """reset, progress, class report, serve (lab/commands/)."""
-    s = sub.add_parser("reset", help="forget a lesson's progress and clean its state (asks first)")
+    s = sub.add_parser(
+        "reset", parents=[lang], help="forget a lesson's progress and clean its state (asks first)"
+    )
     s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
     s.add_argument("--all", action="store_true", help="every lesson")
     s.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
