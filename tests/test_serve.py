@@ -12,6 +12,7 @@ by that app); `t` in a browser says how to practise instead of suspending; with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -126,11 +127,14 @@ def start(home: Path, *args: str) -> tuple[subprocess.Popen, str]:
 
 
 def stop(proc: subprocess.Popen) -> str:
-    os.killpg(proc.pid, signal.SIGTERM)
+    """End the server and whatever is left of its process group; its output."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
     try:
         out, _ = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate(timeout=30)
     return out
 
