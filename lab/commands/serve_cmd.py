@@ -67,11 +67,25 @@ body.-closed .ended {{ display: flex; background: #0c181f; }}
 """
 
 WORDS = {
-    "en": {"starting": "starting shikumi…", "ended": "The session ended.", "again": "Start again"},
+    "en": {
+        "starting": "starting shikumi…",
+        "ended": "The session ended.",
+        "again": "Start again",
+        "at": "the lab in a browser at {url}",
+        "read_only": " (read-only: steps do not run, shells do not open)",
+        "token": "  anyone with this address gets a root lab: share it only with your class;"
+        " a request without the token is refused",
+        "stop": "  stop it with Ctrl+C",
+    },
     "ja": {
         "starting": "shikumi を起動しています…",
         "ended": "セッションが終了しました。",
         "again": "もう一度",
+        "at": "ブラウザで開けます: {url}",
+        "read_only": " (閲覧専用: ステップの実行もシェルもできません)",
+        "token": "  このアドレスを知る人は root のラボを使えます。クラスの人にだけ伝えてください。"
+        "トークンのない要求は拒否します",
+        "stop": "  Ctrl+C で止まります",
     },
 }
 
@@ -181,15 +195,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         shown = socket.gethostname()
     url = f"http://{shown}:{args.port}/" + (f"?token={token}" if token else "")
-    mode = " (read-only: steps do not run, shells do not open)" if args.read_only else ""
-    print(f"shikumi serve: the lab in a browser at {url}{mode}", flush=True)
+    w = WORDS[lang]
+    mode = w["read_only"] if args.read_only else ""
+    print("shikumi serve: " + w["at"].format(url=url) + mode, flush=True)
     if token:
-        print(
-            "  anyone with this address gets a root lab: share it only with your class;"
-            " a request without the token is refused",
-            flush=True,
-        )
-    print("  stop it with Ctrl+C", flush=True)
+        print(w["token"], flush=True)
+    print(w["stop"], flush=True)
     # exec: the app is the server's own child (it gets SIGHUP if the server dies)
     server = make_server("exec " + shlex.join(argv), host, args.port, token, lang, "shikumi")
     try:
