@@ -7,7 +7,9 @@ process that draws the lesson list (the text the page received over the socket
 is read back, and a screenshot is kept), Enter opens lesson 01 and `r` runs its
 first step for real (the learner's progress file then says it passed, written
 by that app); `t` in a browser says how to practise instead of suspending; with
---read-only, `r` and `t` are refused on screen and nothing is written.
+--read-only, `r` and `t` are refused on screen and nothing is written; with a
+token, the page opened with it gets the lab and the one without is refused; a
+server killed with SIGKILL leaves no app process behind.
 """
 
 from __future__ import annotations
@@ -285,3 +287,22 @@ async def test_a_browser_s_app_ends_when_the_server_is_killed(tmp_path: Path) ->
             assert alive == [], "an app outlived its server"
     finally:
         stop(proc)
+
+
+@browser
+@pytest.mark.root
+@pytest.mark.kernel
+@pytest.mark.parametrize("served", [("--host", "0.0.0.0")], indirect=True)
+async def test_with_the_token_a_browser_gets_the_lab(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The page opened with ?token= keeps it in a cookie that the websocket carries;
+    the same page without it is refused."""
+    url, _ = served
+    m = re.fullmatch(r"http://[^/]+:(\d+)/\?token=([\w-]+)", url)
+    assert m, url
+    async with Browser.start(tmp_path) as b:
+        await b.goto(f"http://127.0.0.1:{m.group(1)}/")  # no token yet
+        await b.wait_for("document.body && document.body.innerText.includes('needs the token')")
+        await b.goto(f"http://127.0.0.1:{m.group(1)}/?token={m.group(2)}")
+        await b.wait_for_text("Where am I?")  # the websocket got through with the cookie
