@@ -8,7 +8,8 @@
 #
 #   provision.sh                 install the missing system packages; on a machine
 #                                booted with systemd, enable and start docker
-#   provision.sh --with-test-tools   the same, plus what the tests use (ruby)
+#   provision.sh --with-test-tools   the same, plus what the tests use (ruby; on
+#                                Debian also chromium and vagrant)
 #   provision.sh --start-docker  make sure a Docker daemon answers. Uses one that
 #                                already answers ($DOCKER_HOST or the default socket);
 #                                with systemd: systemctl enable --now docker;
@@ -37,6 +38,10 @@ PACKAGES=(
 )
 # Only for the test suite (./run.sh test): ruby checks the Vagrantfile's syntax.
 TEST_PACKAGES=(ruby)
+# Debian only (Ubuntu 24.04's chromium is a snap stub, and it has no vagrant):
+# chromium drives `shikumi serve` in a headless browser (tests/test_serve.py),
+# vagrant validates the classroom Vagrantfile; those tests skip without them.
+DEBIAN_TEST_PACKAGES=(chromium vagrant)
 
 say()  { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
@@ -307,6 +312,7 @@ main() {
             # the docker-default profile could not be loaded": no apparmor_parser).
             if apparmor_enabled; then PACKAGES+=(apparmor); fi
             if [ "${1:-}" = --with-test-tools ]; then
+                if [ "$(os_id)" = debian ]; then TEST_PACKAGES+=("${DEBIAN_TEST_PACKAGES[@]}"); fi
                 install_packages "${PACKAGES[@]}" "${TEST_PACKAGES[@]}"
             else
                 install_packages "${PACKAGES[@]}"

@@ -219,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.ArgumentParser) -> None:
     """reset, progress, class report, serve (lab/commands/)."""
-    s = sub.add_parser("reset", help="forget a lesson's progress and clean its state (asks first)")
+    s = sub.add_parser(
+        "reset", parents=[lang], help="forget a lesson's progress and clean its state (asks first)"
+    )
     s.add_argument("lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers")
     s.add_argument("--all", action="store_true", help="every lesson")
     s.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
@@ -239,6 +241,14 @@ def _instructor_commands(sub: argparse._SubParsersAction, lang: argparse.Argumen
     r = verbs.add_parser("report", parents=[lang], help="one HTML page from learners' exports")
     r.add_argument("files", nargs="+", metavar="FILE", help="exports (shikumi progress --export)")
     r.add_argument("-o", "--output", required=True, metavar="OUT.html", help="the page to write")
+
+    s = sub.add_parser("serve", parents=[lang], help="the app in a browser (textual-serve)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument(
+        "--read-only", action="store_true", help="a projector view: no step runs, no shell opens"
+    )
+    s.set_defaults(func=_lazy("lab.commands.serve_cmd", "cmd_serve"))
 
 
 def _write_private(path: str, text: str) -> None:

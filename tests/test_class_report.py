@@ -99,6 +99,7 @@ def test_progress_table_json_and_export_to_stdout(tmp_path: Path) -> None:
         300.0,
     )
     assert kernel["title"]["en"] and kernel["title"]["ja"]
+    assert kernel["done"] is True
     assert (
         json.loads(shikumi("progress", "--json", "--name", "ben", home=home).stdout)["lessons"]
         == data["lessons"]

@@ -130,3 +130,12 @@ def test_what_a_dead_session_left_is_undone(home: Path, capsys) -> None:
     code, _, err = run(capsys, "reset", "01", "--yes")  # another lesson: the crash is undone too
     assert code == 0, err
     assert not left.exists() and not any((home / "journal").glob("*.jsonl"))
+
+
+def test_in_japanese(home: Path, capsys) -> None:
+    code, out, _ = run(capsys, "reset", "05", "--yes", "--lang", "ja")
+    assert code == 0
+    assert (
+        out.strip()
+        == "05-libraries をリセットしました: 1 ステップ分の記録を消去、作業フォルダー 1 個を削除。"
+    )

@@ -42,10 +42,13 @@ def _run(
                 f"lesson {lesson.id} has no step {step}", f"steps are 1 to {len(lesson.steps)}"
             )
     from lab.commands import own_tmux
+    from lab.lesson.serving import die_with_parent, in_browser
 
-    if own_tmux.wanted(no_tmux):  # the shell beside the app needs tmux: its own
+    if in_browser():  # started by textual-serve (shikumi serve): stdout is a pipe
+        die_with_parent()
+    elif own_tmux.wanted(no_tmux):  # the shell beside the app needs tmux: its own
         own_tmux.exec_in_own_tmux(sys.argv[1:])
-    if not sys.stdout.isatty():
+    if not in_browser() and not sys.stdout.isatty():
         raise LabError(
             "the app needs a terminal", "run it in a terminal, or use shikumi play for no screen"
         )

@@ -269,7 +269,8 @@ table { border-collapse: collapse; }
 .grid th.who { text-align: left; padding: 2px 10px 2px 0; white-space: nowrap; }
 .grid td.c { width: 18px; height: 18px; border: 2px solid #fff; border-radius: 4px; }
 td.n { text-align: right; padding: 2px 10px; font-variant-numeric: tabular-nums; }
-.help th, .help td { border-bottom: 1px solid #e6e8eb; padding: 4px 10px; text-align: left; }
+.help th, .help td { border-bottom: 1px solid #e6e8eb; padding: 4px 10px; text-align: left;
+                   white-space: nowrap; }
 .chart text { font-size: 13px; fill: #1d2329; }
 """
 

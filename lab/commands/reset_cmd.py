@@ -18,6 +18,27 @@ from pathlib import Path
 
 from lab.errors import LabError
 
+WORDS = {
+    "en": {
+        "every": "every lesson",
+        "ask": "reset {what}: forget its progress ({n} step record(s)) and clean up its state?",
+        "no": "nothing was reset.",
+        "nothing": "reset {what}: nothing to forget, nothing to clean ({home} does not exist).",
+        "done": "reset {what}: {n} step record(s) forgotten",
+        "removed": ", {n} work folder(s) removed",
+        "not_cleaned": "not cleaned",
+    },
+    "ja": {
+        "every": "すべてのレッスン",
+        "ask": "{what} をリセットします: 進捗 ({n} ステップ分の記録) を消し、状態を片付けますか?",
+        "no": "何もリセットしませんでした。",
+        "nothing": "{what} のリセット: 消す進捗も片付けるものもありません ({home} がありません)。",
+        "done": "{what} をリセットしました: {n} ステップ分の記録を消去",
+        "removed": "、作業フォルダー {n} 個を削除",
+        "not_cleaned": "片付けられませんでした",
+    },
+}
+
 
 def _lesson_ids(args: argparse.Namespace, known: dict[str, dict]) -> list[str]:
     """The lesson ids named (a number prefix too); a lesson no longer bundled but
@@ -44,6 +65,7 @@ def _lesson_ids(args: argparse.Namespace, known: dict[str, dict]) -> list[str]:
 
 
 def _confirm(question: str) -> bool:
+    """y/N on the terminal (y, yes or はい); LabError without a terminal to ask on."""
     if not sys.stdin.isatty():
         raise LabError(
             "reset asks before it throws progress away, and there is no terminal to ask on",
@@ -85,31 +107,33 @@ def _clean(home: Path, folders: list[Path]) -> list[str]:
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
+    from lab.lesson.i18n import pick_lang
     from lab.lesson.progress import Progress
     from lab.safety.home import home_dir
     from lab.safety.runlock import RunLock
 
+    w = WORDS[pick_lang(getattr(args, "lang", None))]
     home = home_dir()
     progress = Progress.load(home)
     ids = _lesson_ids(args, progress.lessons)
-    what = "every lesson" if not ids else ", ".join(ids)
+    what = w["every"] if not ids else ", ".join(ids)
     kept = sum(len(progress.lessons.get(i, {})) for i in ids) if ids else None
     if kept is None:
         kept = sum(len(steps) for steps in progress.lessons.values())
-    if not args.yes and not _confirm(
-        f"reset {what}: forget its progress ({kept} step record(s)) and clean up its state?"
-    ):
-        print("nothing was reset.")
+    if not args.yes and not _confirm(w["ask"].format(what=what, n=kept)):
+        print(w["no"])
         return 1
     if not home.exists():
-        print(f"reset {what}: nothing to forget, nothing to clean ({home} does not exist).")
+        print(w["nothing"].format(what=what, home=home))
         return 0
     if not os.access(home, os.W_OK):
         raise LabError(
             f"cannot reset in {home}: permission denied", "run it as root: sudo shikumi reset …"
         )
     lock = RunLock(home)
-    lock.acquire(f"reset {what}")  # Busy (one line naming the running lesson) if one runs
+    lock.acquire(
+        f"reset {', '.join(ids) or 'every lesson'}"
+    )  # Busy (one line naming the running lesson) if one runs
     try:
         folders = _work_dirs(home, ids)
         problems = _clean(home, folders)
@@ -121,7 +145,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     if error:
         problems.append(error)
     for p in problems:
-        print(f"  not cleaned: {p}", file=sys.stderr)
-    removed = f", {len(folders)} work folder(s) removed" if folders else ""
-    print(f"reset {what}: {kept} step record(s) forgotten{removed}.")
+        print(f"  {w['not_cleaned']}: {p}", file=sys.stderr)
+    removed = w["removed"].format(n=len(folders)) if folders else ""
+    print(w["done"].format(what=what, n=kept) + removed + ("." if w is WORDS["en"] else "。"))
     return 1 if problems else 0

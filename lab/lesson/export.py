@@ -12,7 +12,7 @@ The format (version 1)::
      "lab": "0.1.0",
      "lessons": [{"id": "05-libraries", "title": {"en": "...", "ja": "..."},
                   "steps": [{"id": "ldd", "title": {"en": "...", "ja": "..."},
-                             "status": "passed", "at": 1795000000, "attempts": 2,
+                             "status": "passed", "done": true, "at": 1795000000, "attempts": 2,
                              "hints": 1, "solutions": 0, "seconds": 95.0,
                              "predictions": ["b"]}]}]}
 
@@ -83,6 +83,7 @@ def _titles(obj: Any) -> dict[str, str]:
 
 def _step_json(step_id: str, title: dict[str, str], rec: StepRecord) -> dict[str, Any]:
     out: dict[str, Any] = {"id": step_id, "title": title, "status": rec.status, "at": rec.at}
+    out["done"] = rec.status == "passed"
     out.update({k: getattr(rec, k) for k in COUNTERS})
     out.update(seconds=round(rec.seconds, 1), predictions=list(rec.predictions))
     return out

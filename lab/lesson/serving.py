@@ -10,25 +10,18 @@ browser, which has no terminal to hand to a shell, is told how to practise.
 from __future__ import annotations
 
 import os
+import signal
 
 READ_ONLY_ENV = "SHIKUMI_READ_ONLY"
 
-_TEXT = {
+_TEXT = {  # short: they are shown on one status line, after "cannot …:"
     "read_only": {
-        "en": "this lab is shown read-only (shikumi serve --read-only): steps do not run"
-        " and shells do not open here",
-        "ja": "この画面は閲覧専用です (shikumi serve --read-only)。ここではステップを実行"
-        "できず、シェルも開けません",
+        "en": "a read-only view (shikumi serve --read-only): steps do not run, shells do not open",
+        "ja": "閲覧専用の画面です (shikumi serve --read-only): ステップの実行もシェルもできません",
     },
     "browser_shell": {
-        "en": "a browser has no terminal for the shell: open an SSH terminal to the VM"
-        " (vagrant ssh) and practise there: sudo shikumi shell",
-        "ja": "ブラウザにはシェル用の端末がありません。VM に SSH で入り (vagrant ssh)、"
-        "sudo shikumi shell で練習してください",
-    },
-    "read_only_reset": {
-        "en": "this lab is shown read-only: the progress is kept",
-        "ja": "閲覧専用のため、進捗は消しません",
+        "en": "no terminal in a browser: practise in an SSH terminal to the VM: sudo shikumi shell",
+        "ja": "ブラウザには端末がありません: VM に SSH で入り sudo shikumi shell で練習してください",
     },
 }
 
@@ -45,3 +38,16 @@ def say(key: str, lang: str) -> str:
     """The line for *key* in *lang* (English if the language is unknown)."""
     texts = _TEXT[key]
     return texts.get(lang, texts["en"])
+
+
+def die_with_parent() -> None:
+    """An app that textual-serve started gets SIGHUP when the server goes, even by
+    SIGKILL (its terminal "hangs up": the app's guard cleans up and ends it)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(pr_set_pdeathsig, int(signal.SIGHUP), 0, 0, 0) != 0:
+        return  # not Linux: the app ends when its websocket closes, as before
+    if os.getppid() == 1:  # the server died before we asked
+        os.kill(os.getpid(), signal.SIGHUP)
