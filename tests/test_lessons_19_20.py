@@ -226,3 +226,80 @@ def test_every_try_needs_the_learner_and_its_solution_passes(
         assert report.ok, [r.action for r in report.results if not r.ok]
     assert tries >= 2
     assert _left(tmp_path / "home") == []
+
+
+def test_the_leak_checks_see_a_runc_container_and_cleanup_removes_it(tmp_path: Path) -> None:
+    """A runc container under the lab's root that nothing removed is seen by both leak
+    checks (play's snapshot, the kill harness's state), and the journal's undo deletes
+    it: its process, its state, its cgroup."""
+    need_root()
+    need_tool("runc", "busybox")
+    from lab.lesson import leaks
+    from tests.harness import state
+
+    home = tmp_path / "home"
+    with Journal.open(home) as j:
+        bundle = home / "b"
+        (bundle / "rootfs" / "bin").mkdir(parents=True)
+        shutil.copy(shutil.which("busybox") or "", bundle / "rootfs" / "bin" / "busybox")
+        runc.spec(bundle)
+        runc.prepare_config(
+            bundle, ["/bin/busybox", "sleep", "600"], marker=f"shikumi-{j.session}-runc"
+        )
+        before = leaks.snapshot(home, j.session)
+        st = runc.run_detached(j, bundle, "l19leak", home / "l19leak.log")
+        assert st.status == "running" and st.pid > 0
+        found = leaks.leaked(before, leaks.snapshot(home, j.session))
+        assert "runc container l19leak" in found
+        assert any(x.startswith("process ") for x in found), found  # found by its marker
+        assert "runc container l19leak" in state.lab_things(home)
+        report = j.rollback()
+        assert report.ok, [r.action for r in report.results]
+        assert any(r.action == "deleted" for r in report.results)
+    assert (
+        not Path(f"/proc/{st.pid}").exists()
+        or Path(f"/proc/{st.pid}/stat").read_text().split()[2] == "Z"
+    )
+    assert runc.ids(runc.root_of(home)) == []
+    assert not any(Path("/sys/fs/cgroup").glob("*/l19leak"))
+
+
+def test_a_killed_play_of_19_leaves_nothing_after_cleanup(tmp_path: Path) -> None:
+    """The kill harness's case for the new kind, once, deterministically: `play 19`
+    SIGKILLed while its runc container runs; `shikumi cleanup` then removes it."""
+    _need_all()
+    import signal
+    import sys
+    import time
+
+    from tests.harness import state
+
+    home = tmp_path / "home"
+    env = dict(os.environ, SHIKUMI_HOME=str(home), PYTHONPATH=str(REPO))
+    p = subprocess.Popen(
+        [sys.executable, "-m", "lab", "play", "19"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (home / "runc" / "l19box").is_dir():
+            assert p.poll() is None and time.monotonic() < deadline, "l19box never ran"
+            time.sleep(0.05)
+    finally:
+        os.kill(p.pid, signal.SIGKILL)  # the lab only: its children are orphaned, as in a crash
+        p.wait(timeout=30)
+    assert any(t.startswith("runc container") for t in state.lab_things(home))
+    r = subprocess.run(
+        [sys.executable, "-m", "lab", "cleanup"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert state.lab_things(home) == []
+    assert _left(home) == []

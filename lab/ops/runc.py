@@ -219,7 +219,9 @@ def time_runs(j: Journal, bundle: Path, runs: int = 10, tool: str = "runc") -> T
     elif err:
         raise LabError(f"{tool} run failed: {err}")
     label = f"{tool} run" + (" (no cgroup)" if extra else "")
-    t = Timing(label, f"{tool} --root {root} {' '.join(extra)} run --bundle {bundle} ID")
+    t = Timing(
+        label, " ".join([tool, "--root", str(root), *extra, "run", "--bundle", str(bundle), "ID"])
+    )
     for i in range(runs):
         dt, err = _run_once(j, bundle, tool, extra, f"shk-speed-{os.getpid()}-{i}")
         if err:
