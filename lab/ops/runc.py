@@ -160,6 +160,8 @@ def run_detached(j: Journal, bundle: Path, cid: str, log: Path) -> State:
     """`runc --root HOME/runc run -d --bundle BUNDLE ID`, its output to *log*; journaled
     first. Returns the running container's state."""
     root = root_of(j.home)
+    if (root / check_id(cid)).is_dir():  # a step run again: its container of the last run goes
+        runc(root, ["delete", "--force", cid])
     record(j, cid, root)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
