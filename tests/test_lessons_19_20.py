@@ -218,7 +218,8 @@ def test_every_try_needs_the_learner_and_its_solution_passes(
     tmp_path: Path, lesson_id: str
 ) -> None:
     _need_all()
-    lesson = load_lesson(REPO / "lessons" / lesson_id)
+    lesson, problems = load_lesson(REPO / "lessons" / lesson_id)
+    assert lesson is not None and [p for p in problems if p.severity == "error"] == []
     tries = 0
     with Journal.open(tmp_path / "home") as j:
         runner = Runner(lesson, j)
