@@ -20,7 +20,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab.doctor import cgroups_probe, ns_probe, overlay_probe, tools_probe
+from lab.doctor import (
+    cgroups_probe,
+    lsm_probe,
+    ns_probe,
+    overlay_probe,
+    runtime_probe,
+    tools_probe,
+)
 from lab.doctor.probe import RUN_AS_ROOT, Check, one_line, run
 
 __all__ = ["Check", "missing", "requirement_names", "run_checks"]
@@ -56,6 +63,7 @@ def requirement_names() -> set[str]:
     names |= {f"ns.{t}" for t in ns_probe.NAMESPACES}
     names |= {f"cgroup.{c}" for c in cgroups_probe.CONTROLLERS}
     names |= {f"tool.{t.name}" for t in tools_probe.TOOLS}
+    names |= set(lsm_probe.NAMES) | set(runtime_probe.NAMES)
     return names
 
 
@@ -103,6 +111,8 @@ def run_checks(home: Path | None = None) -> list[Check]:
             for t in tools
         ),
         ([("docker.daemon", False)], lambda: [tools_probe.probe_docker_daemon()]),
+        ([(n, False) for n in lsm_probe.NAMES], lsm_probe.probe_all),
+        ([(n, False) for n in runtime_probe.NAMES], runtime_probe.probe_all),
     ]
     with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="doctor") as pool:
         futures = [pool.submit(_guarded, names, fn) for names, fn in tasks]
@@ -114,6 +124,8 @@ def run_checks(home: Path | None = None) -> list[Check]:
         + [f"cgroup.{c}" for c in cgroups_probe.CONTROLLERS]
         + [f"tool.{t.name}" for t in tools]
         + ["docker.daemon"]
+        + list(lsm_probe.NAMES)
+        + list(runtime_probe.NAMES)
     )
     return [found[n] for n in order if n in found] + [c for n, c in found.items() if n not in order]
 

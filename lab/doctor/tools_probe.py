@@ -47,6 +47,11 @@ TOOLS: tuple[Tool, ...] = (
     Tool("iptables", ("--version",), "iptables", False),
     Tool("tmux", ("-V",), "tmux", False),
     Tool("docker", ("--version",), "docker.io", False),
+    # lessons 19–20: the OCI runtimes, capabilities, reading config.json
+    Tool("runc", ("--version",), "runc", False),
+    Tool("crun", ("--version",), "crun", False),
+    Tool("capsh", ("--help",), "libcap2-bin", False, marker="capsh"),
+    Tool("jq", ("--version",), "jq", False),
 )
 
 

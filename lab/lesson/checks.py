@@ -21,6 +21,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host import mounts
+from lab.lesson import checks_proc
 from lab.lesson.check_words import clip, say
 from lab.lesson.context import Context, ContextError
 from lab.lesson.model import Action, CheckResult
@@ -44,6 +45,7 @@ KINDS: dict[str, dict[str, Any]] = {
     "ns-same": {"a": PidSpec, "b": PidSpec, "types": list},
     "mount-present": {"target": str, "fstype": str, "in": PidSpec},
     "process-running": {"name": str},
+    **checks_proc.KINDS,
 }
 for _kind, _params in KINDS.items():
     _params.update(_COMMON)
@@ -61,9 +63,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "ns-same": frozenset({"a", "b"}),
     "mount-present": frozenset(),  # target or fstype: see ONE_OF
     "process-running": frozenset({"name"}),
+    **checks_proc.REQUIRED,
 }
 REQUIRED = {k: v | {"message"} for k, v in REQUIRED.items()}
-ONE_OF: dict[str, tuple[str, ...]] = {"mount-present": ("target", "fstype")}
+ONE_OF: dict[str, tuple[str, ...]] = {"mount-present": ("target", "fstype"), **checks_proc.ONE_OF}
 STREAMS = ("stdout", "stderr", "both")
 
 
@@ -299,6 +302,7 @@ _HANDLERS: dict[str, Callable[[dict, Context], Verdict]] = {
     "ns-same": _ns_compare(same=True),
     "mount-present": _mount_present,
     "process-running": _process_running,
+    **checks_proc.HANDLERS,
 }
 
 

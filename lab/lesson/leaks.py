@@ -136,6 +136,16 @@ def _docker_objects() -> list[str]:
     return found
 
 
+def _runc_containers(home: Path) -> list[str]:
+    """The containers in the lab's runc and crun roots (HOME/runc, HOME/crun): each one a
+    directory there for as long as the runtime knows it, running or stopped."""
+    found = []
+    for tool in ("runc", "crun"):
+        root = home / tool
+        found += [f"{tool} container {n}" for n in _names(str(root), "") if (root / n).is_dir()]
+    return found
+
+
 def snapshot(home: Path, session: str) -> Snapshot:
     home_s = str(home)
     things = {f"mount {m.target}" for m in mounts.under(home_s) if m.target != home_s}
@@ -145,6 +155,7 @@ def snapshot(home: Path, session: str) -> Snapshot:
     things |= {f"process {p}" for p in procs.with_marker(f"shikumi-{session}-", prefix=True)}
     things |= set(_iptables_rules())
     things |= set(_docker_objects())
+    things |= set(_runc_containers(home))
     return Snapshot(frozenset(things))
 
 

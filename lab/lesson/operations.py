@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.errors import LabError
-from lab.lesson import ops_containers, ops_docker, ops_images, ops_netvol, ops_runtime
+from lab.lesson import ops_containers, ops_docker, ops_images, ops_netvol, ops_oci, ops_runtime
 from lab.lesson.op_result import OpResult
-from lab.ops import rootfs
+from lab.ops import rootfs, runc
 from lab.safety.home import require_inside
 from lab.safety.journal import Journal
 
@@ -128,6 +128,8 @@ class _Expect:
             list,
             False,
         ),  # rules as typed: "-t nat -A OUTPUT … -m comment --comment shikumi-…"
+        "docker": (list, False),  # container names, shikumi-…: `docker rm -f` at the end
+        "runc": (list, False),  # container ids under HOME/runc: `runc delete --force`
     }
 
     def describe(self, p: dict[str, Any]) -> str:
@@ -137,6 +139,8 @@ class _Expect:
         lines += [f"#   network namespace {n}" for n in p.get("netns") or []]
         lines += [f"#   link {n}" for n in p.get("links") or []]
         lines += [f"#   iptables {r}" for r in p.get("iptables") or []]
+        lines += [f"#   docker container {n}" for n in p.get("docker") or []]
+        lines += [f"#   runc container {n} (runc --root HOME/runc)" for n in p.get("runc") or []]
         return "\n".join(lines)
 
     def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> OpResult:
@@ -150,6 +154,10 @@ class _Expect:
             journal.record(
                 "iptables", f"{table}/{chain}", table=table, chain=chain, rule=spec, by_comment=True
             )
+        for name in p.get("docker") or []:
+            journal.record("docker-container", str(name))
+        for cid in p.get("runc") or []:
+            runc.record(journal, str(cid))
         n = sum(len(p.get(k) or []) for k in self.PARAMS)
         return OpResult(
             f"{n} thing(s) noted in the journal: removed when the lesson ends, or by shikumi cleanup",
@@ -195,6 +203,7 @@ def _registry() -> dict[str, Any]:
         ops_docker.OPS,
         ops_netvol.OPS,
         ops_runtime.OPS,
+        ops_oci.OPS,
     ):
         clash = set(ops) & set(part)
         if clash:

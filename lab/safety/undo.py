@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.host import mounts
-from lab.safety import procs
+from lab.safety import procs, undo_runc
 from lab.safety.entry import Entry, UndoResult
 from lab.safety.home import is_inside
 from lab.safety.remove import safe_rmtree
@@ -85,6 +85,8 @@ def validate(entry: Entry, home: Path) -> str:
     elif k in ("docker-container", "docker-image"):
         if not _DOCKER_RE.match(t):
             return f"the lab's Docker containers and images are named shikumi… (got {t!r})"
+    elif k == "runc-container":
+        return undo_runc.validate(entry, home)
     elif k == "process":
         marker = entry.meta.get("marker", "")
         if not isinstance(marker, str) or not marker.startswith("shikumi-"):
@@ -333,6 +335,7 @@ HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "cgcontrol": _undo_cgcontrol,
     "docker-container": _undo_docker,
     "docker-image": _undo_docker,
+    "runc-container": undo_runc.undo,
 }
 
 

@@ -16,7 +16,8 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 def lab_things(home: Path | None = None) -> list[str]:
     """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
-    cgroups, marked processes, Docker containers and images named shikumi…
+    cgroups, marked processes, Docker containers and images named shikumi…, and (with
+    *home*) runc and crun containers under the lab's roots HOME/runc and HOME/crun
 
     With *home*, a marked process whose environment names another lab home
     (SHIKUMI_HOME=…) is another lab's, not ours; one without it (a container's
@@ -70,6 +71,11 @@ def lab_things(home: Path | None = None) -> list[str]:
         with contextlib.suppress(OSError):
             found.append(f"process {name} {Path(f'/proc/{name}/comm').read_text().strip()}")
     found += _docker_things()
+    if home is not None:  # runc/crun containers under the lab's own roots (HOME/runc, HOME/crun)
+        for tool in ("runc", "crun"):
+            root = Path(home) / tool
+            with contextlib.suppress(OSError):
+                found += [f"{tool} container {n}" for n in os.listdir(root) if (root / n).is_dir()]
     return sorted(found)
 
 
