@@ -191,10 +191,11 @@ message_ja = "hi と言った"
 async def test_the_app_shows_real_values_in_japanese(tmp_path, monkeypatch) -> None:
     """A pilot run: lesson 16 opened at its 3rd step in Japanese, nothing run. The
     explanation names the step to run, shows the real home, and no `{{`."""
+    from test_app_helpers import OK_CHECKS
+
     from lab.tui import engine
     from lab.tui.app import ShikumiApp
     from lab.tui.screens.lesson import LessonScreen
-    from test_app_helpers import OK_CHECKS
 
     home = tmp_path / "home"
     home.mkdir()
