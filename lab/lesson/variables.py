@@ -57,8 +57,11 @@ ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 
 
 class UnknownVariable(LabError):
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"variable {{{{{name}}}}}: {why}")
+    """A variable with no value; *words*: the whole message, said for a learner (a step
+    not run yet) rather than for the lesson's author."""
+
+    def __init__(self, name: str, why: str, words: bool = False) -> None:
+        super().__init__(why if words else f"variable {{{{{name}}}}}: {why}")
         self.name = name
 
 
@@ -124,13 +127,15 @@ class Variables:
         head, _, rest = name.partition(".")
         if head == "pid" and rest:
             if rest not in self.pids:
-                raise UnknownVariable(name, f"no process named {rest!r} was spawned (yet)")
+                why = f"“{rest}” has not been started yet (pid.{rest} is needed here)"
+                raise UnknownVariable(name, why + ": run the step that starts it first", True)
             return str(self.pids[rest])
         if head == "out" and rest:
             if rest not in self.outs:
-                raise UnknownVariable(name, f"step {rest!r} has not run (yet)")
+                why = f"step “{rest}” has not run yet (its output, out.{rest}, is needed here)"
+                raise UnknownVariable(name, why + ": run it first", True)
             return self.outs[rest]
-        raise UnknownVariable(name, syntax_problem(name).split(": ", 1)[-1] or "unknown")
+        raise UnknownVariable(name, syntax_problem(name) or f"unknown variable {name}", True)
 
     def fill(self, text: str) -> str:
         """*text* with every ``{{name}}`` replaced; raises UnknownVariable."""
