@@ -100,7 +100,7 @@ def test_a_value_not_known_yet_names_the_step_in_words() -> None:
     ctl.lang = "ja"
     assert f"‹ステップ {made} の出力 — 先にそのステップを実行›" in ctl.fill("{{out.memcg}}")
     ctl.index = made - 1  # the step itself, before it runs
-    assert ctl.fill("{{out.memcg}}", "en") == "‹what this step prints — press r›"
+    assert ctl.fill("{{out.memcg}}", "en") == "‹what this step prints, once it runs›"
     pid = _load(REPO / "lessons" / "14-volumes", "ja")
     ctl = _session(pid, "ja")
     spawned = next(i for i, s in enumerate(pid.steps) if any(a.kind == "spawn" for a in s.actions))

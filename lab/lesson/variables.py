@@ -195,16 +195,16 @@ _NOT_YET = {
         "ja": "‹ステップ {n} の出力 — 先にそのステップを実行›",
     },
     "out.here": {
-        "en": "‹what this step prints — press r›",
-        "ja": "‹このステップの出力 — r で実行›",
+        "en": "‹what this step prints, once it runs›",
+        "ja": "‹このステップを実行すると出る値›",
     },
     "pid": {
         "en": "‹the PID from step {n} — run it first›",
         "ja": "‹ステップ {n} の PID — 先にそのステップを実行›",
     },
     "pid.here": {
-        "en": "‹the PID this step starts — press r›",
-        "ja": "‹このステップが起動するプロセスの PID — r で実行›",
+        "en": "‹the PID of what this step starts, once it runs›",
+        "ja": "‹このステップを実行すると起動するプロセスの PID›",
     },
     "unknown": {"en": "‹{name}: not known yet›", "ja": "‹{name}：まだ不明›"},
 }
