@@ -127,7 +127,7 @@ def test_path_words_in_both_languages(ctx: Context, tmp_path: Path) -> None:
     r = _ev(ctx, "path-exists", "ja", path=str(tmp_path / "f"), type="dir")
     assert r.reason == f"{tmp_path / 'f'} はファイルで、ディレクトリではない"
     r = _ev(ctx, "file-contains", "ja", path=str(tmp_path / "f"), pattern="^y", says="y の行")
-    assert r.reason == f"{tmp_path / 'f'}にy の行はまだ見つからない。最後の行：「x」"
+    assert r.reason == f"{tmp_path / 'f'} に y の行はまだ見つからない。最後の行：「x」"
 
 
 def test_every_sentence_has_both_languages_with_the_same_blanks() -> None:
