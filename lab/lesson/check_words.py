@@ -63,6 +63,8 @@ _EN: dict[str, str] = {
     "var.out": "step “{of}” has not run yet: run it first (r)",
     "var.pid": "“{name}” has not been started yet: run the step that starts it first",
     "broke": "the check broke: {why}",
+    "cause.down": " — the link {link} is down (switch it on: ip link set {link} up)",
+    "cause.lower": " — {link} is up but its other end is down (LOWERLAYERDOWN): switch the other end on",
 }
 
 _JA: dict[str, str] = {
@@ -113,6 +115,8 @@ _JA: dict[str, str] = {
     "var.out": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
     "var.pid": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
     "broke": "確認が壊れた：{why}",
+    "cause.down": " — リンク {link} が DOWN のまま（ip link set {link} up で起動する）",
+    "cause.lower": " — {link} は起動しているが、相手側の端が DOWN（LOWERLAYERDOWN）。もう一方の端を起動する",
 }
 
 WORDS: dict[str, dict[str, str]] = {"en": _EN, "ja": _JA}

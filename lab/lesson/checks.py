@@ -100,7 +100,23 @@ def _search(p: dict, text: str, where: str, lang: str) -> Verdict:
     lines = text.strip().splitlines()
     if not lines:
         return False, say("not.found.empty", lang, where=where, says=says)
-    return False, say("not.found", lang, where=where, says=says, last=clip(lines[-1]))
+    return False, say("not.found", lang, where=where, says=says, last=clip(lines[-1])) + _cause(
+        lines, lang
+    )
+
+
+_LINK = re.compile(r"^(\S+?)(?:@\S+)?\s+(DOWN|LOWERLAYERDOWN)\b")
+
+
+def _cause(lines: list[str], lang: str) -> str:
+    """What a check can tell of why it failed, from what it read: a link that is down
+    (``ip -br link``/``addr`` lines), the usual reason an address or a route check fails."""
+    for line in lines:
+        m = _LINK.match(line)
+        if m:
+            key = "cause.lower" if m.group(2) == "LOWERLAYERDOWN" else "cause.down"
+            return say(key, lang, link=m.group(1))
+    return ""
 
 
 def _kind_word(kind: str, lang: str) -> str:
