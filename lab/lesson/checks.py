@@ -95,8 +95,11 @@ def _search(p: dict, text: str, where: str, lang: str) -> Verdict:
         m = re.search(pattern, text, re.MULTILINE)
     except re.error as e:  # an author's mistake (the linter catches it first)
         raise _Fail(f"the check's pattern is not valid: {e}") from None
-    if m:
-        return True, say("found", lang, where=where, says=says, seen=clip(m.group(0)))
+    if m:  # quoted: the whole line it was found on (a match may be a fragment: ": OK")
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        line = text[start : end if end >= 0 else len(text)].strip() or m.group(0).strip()
+        return True, say("found", lang, where=where, says=says, seen=clip(line))
     lines = text.strip().splitlines()
     if not lines:
         return False, say("not.found.empty", lang, where=where, says=says)
