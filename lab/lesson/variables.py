@@ -221,6 +221,14 @@ def makers(steps: Any) -> dict[str, int]:
     return out
 
 
+def uses_own_values(step: Any, lang: str) -> bool:
+    """Whether the step's prose (text, try, hints) shows a value the step itself makes:
+    then the screen draws it again once the step has run."""
+    texts = [step.text_in(lang), step.try_in(lang), *step.hints_in(lang)]
+    own = set(makers([step]))
+    return any(name in own for t in texts for name in names_in(t))
+
+
 def not_yet(name: str, made_by: dict[str, int], lang: str, current: int = -1) -> str:
     """The words shown instead of the value of *name* while its step has not run."""
     lang = lang if lang in ("en", "ja") else "en"

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, OptionList
 
 from lab.lesson.model import Lesson, Step
+from lab.lesson.variables import uses_own_values
 from lab.tui import applog, commands, engine, messages
 from lab.tui.screens.lesson_session import SessionScreen, handles
 from lab.tui.strings import s
@@ -287,6 +288,8 @@ class LessonScreen(SessionScreen):
             self.set_status(crash, "bold red")
             return
         result = event.result
+        if uses_own_values(self.step, lang):  # its prose names what it made: show the value
+            self.refresh_explanation(keep_scroll=True)
         if not self.ctl.events_seen:  # a runner that reports only at the end: show it all now
             bench.replay(result)
         if bench.transcript.untouched:  # "press r to run" would read as if r had not worked
