@@ -56,7 +56,7 @@ def test_checks_judge_the_learners_own_shell(tmp_path: Path) -> None:
         # with the reason
         subprocess.run(argv, input="echo 41\nexit\n", text=True, capture_output=True, timeout=20)
         (res,) = r.check_step(0)
-        assert not res.ok and "nothing your shell showed" in res.reason
+        assert not res.ok and "what your shell showed does not show" in res.reason
         # a second visit to the shell adds to the first: the right answer now passes
         subprocess.run(
             r.shell(0), input="echo $((40 + 2))\nexit\n", text=True, capture_output=True, timeout=20
