@@ -127,7 +127,7 @@ def test_path_words_in_both_languages(ctx: Context, tmp_path: Path) -> None:
     r = _ev(ctx, "path-exists", "ja", path=str(tmp_path / "f"), type="dir")
     assert r.reason == f"{tmp_path / 'f'} はファイルで、ディレクトリではない"
     r = _ev(ctx, "file-contains", "ja", path=str(tmp_path / "f"), pattern="^y", says="y の行")
-    assert r.reason == f"{tmp_path / 'f'}にy の行はまだ見つからない。最後の行：「x」"
+    assert r.reason == f"{tmp_path / 'f'} に y の行はまだ見つからない。最後の行：「x」"
 
 
 def test_every_sentence_has_both_languages_with_the_same_blanks() -> None:
@@ -142,3 +142,15 @@ def test_every_sentence_has_both_languages_with_the_same_blanks() -> None:
         assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", words) or not re.search(
             r"[a-z]{4}", words
         ), f"{key}: {ja[key]!r} reads as English"
+
+
+def test_a_link_that_is_down_is_named_as_the_cause(ctx: Context) -> None:
+    out = "lo               UNKNOWN        127.0.0.1/8\nshktwo-c@if7     LOWERLAYERDOWN 10.213.0.3/24\n"
+    p = {"pattern": r"shktwo-c\S*\s+UP\s+10\.213\.0\.3/24", "says": "the end shktwo-c, up"}
+    r = _ev(ctx, "command", run=f"printf '{out}'", **p)
+    assert not r.ok and r.reason.endswith(
+        "— shktwo-c is up but its other end is down (LOWERLAYERDOWN): switch the other end on"
+    )
+    r = _ev(ctx, "command", "ja", run="printf 'eth0 DOWN\\n'", **p)
+    assert "リンク eth0 が DOWN のまま（ip link set eth0 up で起動する）" in r.reason
+    assert "\\s" not in r.reason

@@ -92,6 +92,7 @@ def lddtree_data() -> lddtree.LddData:
             Linked("/bin/sh", "/usr/bin/dash", [libs[0], libs[2], libs[4]]),
             Linked("/bin/busybox", "/usr/bin/busybox", [], static=True),
         ],
+        title_ja="ls（ライブラリを一つ隠して）",
     )
 
 

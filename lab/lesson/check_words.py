@@ -9,6 +9,9 @@ those. ``say(key, lang, **values)`` formats one of the sentences below.
 
 from __future__ import annotations
 
+import re
+import string
+
 _EN: dict[str, str] = {
     # where the text came from
     "where.step": "this step's output",
@@ -60,6 +63,8 @@ _EN: dict[str, str] = {
     "var.out": "step “{of}” has not run yet: run it first (r)",
     "var.pid": "“{name}” has not been started yet: run the step that starts it first",
     "broke": "the check broke: {why}",
+    "cause.down": " — the link {link} is down (switch it on: ip link set {link} up)",
+    "cause.lower": " — {link} is up but its other end is down (LOWERLAYERDOWN): switch the other end on",
 }
 
 _JA: dict[str, str] = {
@@ -110,15 +115,39 @@ _JA: dict[str, str] = {
     "var.out": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
     "var.pid": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
     "broke": "確認が壊れた：{why}",
+    "cause.down": " — リンク {link} が DOWN のまま（ip link set {link} up で起動する）",
+    "cause.lower": " — {link} は起動しているが、相手側の端が DOWN（LOWERLAYERDOWN）。もう一方の端を起動する",
 }
 
 WORDS: dict[str, dict[str, str]] = {"en": _EN, "ja": _JA}
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_ASCII = re.compile(r"[A-Za-z0-9/~.‹›_-]")
+
+
 def say(key: str, lang: str = "en", **values: object) -> str:
-    """The sentence *key* in *lang* (English when *lang* is not known) with *values*."""
+    """The sentence *key* in *lang* (English when *lang* is not known) with *values*.
+    In Japanese a value in Latin letters (a path, a name) is set off from the Japanese
+    around it by a space, as the lessons write it (``/srv/a.txt に``)."""
     table = WORDS.get(lang, _EN)
-    return table.get(key, _EN[key]).format(**values)
+    template = table.get(key, _EN[key])
+    if lang != "ja":
+        return template.format(**values)
+    parts = list(string.Formatter().parse(template))
+    out: list[str] = []
+    for i, (literal, name, spec, _conv) in enumerate(parts):
+        out.append(literal)
+        if name is None:
+            continue
+        v = format(values[name], spec or "")
+        after = parts[i + 1][0][:1] if i + 1 < len(parts) else ""
+        if v and literal and _CJK.match(literal[-1]) and _ASCII.match(v[0]):
+            v = " " + v
+        if v and after and _CJK.match(after) and _ASCII.match(v[-1]):
+            v += " "
+        out.append(v)
+    return "".join(out)
 
 
 def clip(line: str, width: int = 160) -> str:

@@ -104,12 +104,31 @@ def _search(p: dict, text: str, where: str, lang: str) -> Verdict:
         m = re.search(pattern, text, re.MULTILINE)
     except re.error as e:  # an author's mistake (the linter catches it first)
         raise _Fail(f"the check's pattern is not valid: {e}") from None
-    if m:
-        return True, say("found", lang, where=where, says=says, seen=clip(m.group(0)))
+    if m:  # quoted: the whole line it was found on (a match may be a fragment: ": OK")
+        start = text.rfind("\n", 0, m.start()) + 1
+        end = text.find("\n", m.start())
+        line = text[start : end if end >= 0 else len(text)].strip() or m.group(0).strip()
+        return True, say("found", lang, where=where, says=says, seen=clip(line))
     lines = text.strip().splitlines()
     if not lines:
         return False, say("not.found.empty", lang, where=where, says=says)
-    return False, say("not.found", lang, where=where, says=says, last=clip(lines[-1]))
+    return False, say("not.found", lang, where=where, says=says, last=clip(lines[-1])) + _cause(
+        lines, lang
+    )
+
+
+_LINK = re.compile(r"^(\S+?)(?:@\S+)?\s+(DOWN|LOWERLAYERDOWN)\b")
+
+
+def _cause(lines: list[str], lang: str) -> str:
+    """What a check can tell of why it failed, from what it read: a link that is down
+    (``ip -br link``/``addr`` lines), the usual reason an address or a route check fails."""
+    for line in lines:
+        m = _LINK.match(line)
+        if m:
+            key = "cause.lower" if m.group(2) == "LOWERLAYERDOWN" else "cause.down"
+            return say(key, lang, link=m.group(1))
+    return ""
 
 
 def _kind_word(kind: str, lang: str) -> str:

@@ -93,7 +93,7 @@ class _Cgroup:
         ]
         lines += [w.command for w in cg.written]
         main = cg.path(ctrls[0])
-        lines.append(f"{{{{out.{getattr(ctx, 'step_id', 'STEP')}}}}} = {main}")
+        lines.append(f"the new cgroup, for the next steps: {main}")  # the step's output
         _set_out(ctx, main)
         return _result("\n".join(lines), cg)
 

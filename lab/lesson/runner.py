@@ -137,7 +137,7 @@ class Runner(TryShell):
         timeout = float(a.attrs.get("timeout") or step.timeout or DEFAULT_TIMEOUT)
         if kind == "cleanup":
             timeout = min(timeout, CLEANUP_TIMEOUT)
-        shown = command if not in_name else f"[in {in_name}] {command}"
+        shown = command if not in_name else f"[in {self.vars.fill_known(in_name)}] {command}"
         self._emit(ActionStarted(step.id, index, kind, shown))
         c = execute.run(
             self.journal,

@@ -57,8 +57,11 @@ ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 
 
 class UnknownVariable(LabError):
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"variable {{{{{name}}}}}: {why}")
+    """A variable with no value; *words*: the whole message, said for a learner (a step
+    not run yet) rather than for the lesson's author."""
+
+    def __init__(self, name: str, why: str, words: bool = False) -> None:
+        super().__init__(why if words else f"variable {{{{{name}}}}}: {why}")
         self.name = name
 
 
@@ -124,13 +127,15 @@ class Variables:
         head, _, rest = name.partition(".")
         if head == "pid" and rest:
             if rest not in self.pids:
-                raise UnknownVariable(name, f"no process named {rest!r} was spawned (yet)")
+                why = f"“{rest}” has not been started yet (pid.{rest} is needed here)"
+                raise UnknownVariable(name, why + ": run the step that starts it first", True)
             return str(self.pids[rest])
         if head == "out" and rest:
             if rest not in self.outs:
-                raise UnknownVariable(name, f"step {rest!r} has not run (yet)")
+                why = f"step “{rest}” has not run yet (its output, out.{rest}, is needed here)"
+                raise UnknownVariable(name, why + ": run it first", True)
             return self.outs[rest]
-        raise UnknownVariable(name, syntax_problem(name).split(": ", 1)[-1] or "unknown")
+        raise UnknownVariable(name, syntax_problem(name) or f"unknown variable {name}", True)
 
     def fill(self, text: str) -> str:
         """*text* with every ``{{name}}`` replaced; raises UnknownVariable."""
@@ -190,16 +195,16 @@ _NOT_YET = {
         "ja": "‹ステップ {n} の出力 — 先にそのステップを実行›",
     },
     "out.here": {
-        "en": "‹what this step prints — press r›",
-        "ja": "‹このステップの出力 — r で実行›",
+        "en": "‹what this step prints, once it runs›",
+        "ja": "‹このステップを実行すると出る値›",
     },
     "pid": {
         "en": "‹the PID from step {n} — run it first›",
         "ja": "‹ステップ {n} の PID — 先にそのステップを実行›",
     },
     "pid.here": {
-        "en": "‹the PID this step starts — press r›",
-        "ja": "‹このステップが起動するプロセスの PID — r で実行›",
+        "en": "‹the PID of what this step starts, once it runs›",
+        "ja": "‹このステップを実行すると起動するプロセスの PID›",
     },
     "unknown": {"en": "‹{name}: not known yet›", "ja": "‹{name}：まだ不明›"},
 }
@@ -214,6 +219,14 @@ def makers(steps: Any) -> dict[str, int]:
             if a.kind == "spawn" and a.attrs.get("name"):
                 out.setdefault(f"pid.{a.attrs['name']}", i)
     return out
+
+
+def uses_own_values(step: Any, lang: str) -> bool:
+    """Whether the step's prose (text, try, hints) shows a value the step itself makes:
+    then the screen draws it again once the step has run."""
+    texts = [step.text_in(lang), step.try_in(lang), *step.hints_in(lang)]
+    own = set(makers([step]))
+    return any(name in own for t in texts for name in names_in(t))
 
 
 def not_yet(name: str, made_by: dict[str, int], lang: str, current: int = -1) -> str:

@@ -104,7 +104,7 @@ def render(data: FsData, lang: str = "en") -> Table:
         title_justify="left",
     )
     t.add_column("種類" if ja else "kind", no_wrap=True)
-    t.add_column("type", no_wrap=True)
+    t.add_column("形式" if ja else "type", no_wrap=True)
     # a long mount point is cut with an ellipsis, never folded mid-name
     t.add_column(
         "マウント先" if ja else "mounted on", overflow="ellipsis"

@@ -167,7 +167,7 @@ def _table(data: LayersView, lang: str, wide: bool) -> Table:
     )
     t.add_column("#", justify="right", no_wrap=True, style="bold")
     if wide:
-        t.add_column("digest", style="dim", no_wrap=True)
+        t.add_column("ダイジェスト" if ja else "digest", style="dim", no_wrap=True)
     t.add_column("サイズ" if ja else "size", justify="right", no_wrap=True)
     t.add_column("A", justify="right", style="green", no_wrap=True)
     t.add_column("M", justify="right", style="yellow", no_wrap=True)

@@ -219,7 +219,7 @@ def render(data: NetDiagram, lang: str = "en") -> Group:
             elif "MASQUERADE" in rule:
                 what = "NAT（外向き）" if ja else "NAT (outgoing)"
             elif "DNAT" in rule:
-                what = "ポート転送" if ja else "port forward"
+                what = "ポートフォワード" if ja else "port forward"
             elif "FORWARD" in rule:
                 what = "ブリッジ内の転送" if ja else "across the bridge"
             else:

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Header
 
 from lab.lesson.model import Lesson, Step
+from lab.lesson.variables import uses_own_values
 from lab.tui import applog, commands, engine, messages
 from lab.tui.screens.lesson_ask import AskScreen
 from lab.tui.screens.lesson_session import handles
@@ -267,6 +268,8 @@ class LessonScreen(AskScreen):
             self.bench.note(crash, "bold red")
             self.set_status(crash, "bold red")
             return
+        if uses_own_values(self.step, self.lang):  # its prose names what it made: show the value
+            self.refresh_explanation(keep_scroll=True)
         self.show_result(event.result, waits, replay=not self.ctl.events_seen)
 
     def show_result(self, result: Any, waits: bool, replay: bool = True) -> None:
