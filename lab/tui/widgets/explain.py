@@ -45,15 +45,17 @@ def join_cjk_lines(markdown: str) -> str:
     return "".join(out)
 
 
-def commands_of(step: Step) -> list[str]:
-    """The commands a run of the step executes, in order, as the file spells them."""
+def commands_of(step: Step, lang: str = "en") -> list[str]:
+    """The commands a run of the step executes, in order, as the file spells them, with
+    a comment line in the learner's language where one runs inside or stays running."""
     out: list[str] = []
     for a in step.actions:
         if a.kind in ("run", "spawn"):
             where = a.attrs.get("in")
-            prefix = f"# in {where}\n" if where else ""
+            prefix = f"# {s('explain.in', lang).format(where=where)}\n" if where else ""
             if a.kind == "spawn":
-                prefix += f"# spawn {a.attrs.get('name', '')}: stays running\n".replace(" :", ":")
+                name = a.attrs.get("name", "")
+                prefix += f"# {s('explain.spawn', lang).format(name=name)}\n"
             out.append(prefix + a.body.rstrip())
     return out
 
@@ -74,7 +76,7 @@ def step_markdown(
         f"## {s('step', lang)} {number}/{total} · {step.title_in(lang)}",
         fill(step.text_in(lang).strip()),
     ]
-    cmds = [fill(c) for c in commands_of(step)]  # as they will run: real paths and pids
+    cmds = [fill(c) for c in commands_of(step, lang)]  # as they will run: real paths and pids
     if cmds:
         parts.append(f"**{s('step.commands', lang)}**")
         parts.append("```sh\n" + "\n".join(cmds) + "\n```")
@@ -99,7 +101,7 @@ def folded_text(
     """What the explanation folds to after a run: the step's title and the commands it ran."""
     text = Text()
     text.append(f"{s('step', lang)} {number}/{total} · {step.title_in(lang)}", style="bold")
-    for cmd in commands_of(step):
+    for cmd in commands_of(step, lang):
         for i, line in enumerate(fill(cmd).splitlines()):
             text.append("\n")
             if line.startswith("# "):
