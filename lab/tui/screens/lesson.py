@@ -36,6 +36,7 @@ from lab.tui.widgets.statusline import StatusLine, running_line, status_for
 @applog.guarded
 class LessonScreen(AskScreen):
     BINDINGS = commands.bindings("lesson")  # keys, palette and help: lab/tui/commands.py
+    AUTO_FOCUS = "#explain"  # the text first (the outline hides on a narrow screen)
 
     def __init__(
         self,
@@ -282,6 +283,7 @@ class LessonScreen(AskScreen):
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
         bench.show_point()
+        self.call_after_refresh(bench.point().focus)  # z, PgDn act on the result
         if waits:
             bench.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())

@@ -83,7 +83,7 @@ class LayoutScreen(SessionScreen):
     # -- panels ----------------------------------------------------------------------
     def _panel_of(self, widget: Widget | None) -> Widget | None:
         """The panel (explanation, outline, output, a view) *widget* is in."""
-        mine = [self.explanation, self.outline, *self.bench.panels]
+        mine = [self.explanation, self.outline, self.bench.checks, *self.bench.panels]
         node: Any = widget
         while node is not None and node is not self:
             if node in mine:

@@ -14,13 +14,14 @@ from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.widget import Widget
 from textual.widgets import Static
 
 from lab.lesson.model import Step
 from lab.tui.strings import s
+from lab.tui.widgets.more import MoreHint
 from lab.tui.widgets.transcript import Transcript
 from lab.tui.widgets.view_panel import ViewPanel
 
@@ -54,6 +55,10 @@ def checks_text(checks: list[Any], lang: str, width: int = 0, pending: bool = Fa
     return text
 
 
+class ChecksPanel(MoreHint, VerticalScroll):
+    """The step's checks, one line each (failing first); scrolls, and says when it holds more."""
+
+
 class Bench(Vertical):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -65,11 +70,16 @@ class Bench(Vertical):
         yield Static(id="panel-tabs", markup=False)
         with Grid(id="panels"):
             yield Transcript(id="transcript", classes="panel -current")
-        yield Static(id="checks", markup=False)
+        with ChecksPanel(id="checks"):
+            yield Static(id="checks-text", markup=False)
 
     @property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
+
+    @property
+    def checks(self) -> Widget:
+        return self.query_one("#checks", ChecksPanel)
 
     @property
     def panels(self) -> list[Widget]:
@@ -170,16 +180,19 @@ class Bench(Vertical):
     def show_checks(
         self, checks: list[Any], lang: str | None = None, pending: bool = False
     ) -> None:
-        strip = self.query_one("#checks", Static)
-        width = (strip.content_size.width or (self.size.width or self.app.size.width) - 4) - 1
-        strip.update(checks_text(checks, lang or self.lang, width, pending))
+        strip = self.query_one("#checks", ChecksPanel)
+        text = self.query_one("#checks-text", Static)
+        width = text.content_size.width or (self.size.width or self.app.size.width) - 6
+        failing_first = sorted(checks, key=lambda c: c.ok)  # what to fix on the first line
+        text.update(checks_text(failing_first, lang or self.lang, width, pending))
         strip.display = bool(checks)
         strip.border_title = s("bench.checks", lang or self.lang)
 
     def show_cancelled(self) -> None:
         """A cancelled run: its checks did not judge anything (never a ✓)."""
-        strip = self.query_one("#checks", Static)
-        strip.update(Text(f"⊘ {s('bench.cancelled', self.lang)}", style="yellow"))
+        strip = self.query_one("#checks", ChecksPanel)
+        text = Text(f"⊘ {s('bench.cancelled', self.lang)}", style="yellow")
+        self.query_one("#checks-text", Static).update(text)
         strip.display = True
         strip.border_title = s("bench.checks", self.lang)
 

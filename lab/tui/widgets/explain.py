@@ -97,6 +97,7 @@ def folded_text(
     """What the explanation folds to after a run: the step's title and the commands it ran."""
     text = Text()
     text.append(f"{s('step', lang)} {number}/{total} · {step.title_in(lang)}", style="bold")
+    text.append(f"   ({s('explain.folded', lang)})", style="dim italic")
     for cmd in commands_of(step):
         for i, line in enumerate(fill(cmd).splitlines()):
             text.append("\n")
@@ -105,8 +106,6 @@ def folded_text(
             else:
                 text.append("$ " if i == 0 or not line.startswith(" ") else "  ", style="cyan")
                 text.append(line)
-    text.append("\n")
-    text.append(s("explain.folded", lang), style="dim italic")
     return text
 
 
