@@ -52,7 +52,9 @@ class AskScreen(LayoutScreen):
 
     def ask_deps(self, missing: list[int], solution: bool) -> None:
         lang, here = self.lang, self.index
-        question = s("confirm.deps", lang).format(steps=_numbers(missing), step=here + 1)
+        which = s("confirm.step" if len(missing) == 1 else "confirm.steps", lang)
+        which = which.format(n=_numbers(missing))
+        question = s("confirm.deps", lang).format(which=which, step=here + 1)
         choices = [("deps", s("confirm.deps_run", lang)), ("only", s("confirm.deps_only", lang))]
 
         def chosen(value: str | None) -> None:
@@ -73,7 +75,9 @@ class AskScreen(LayoutScreen):
         last = len(self.chain) == 1
         step = self.step
         if not last:
-            self.app.notify(s("status.chain", self.lang).format(step=self.index + 1))
+            self.app.notify(
+                s("status.chain", self.lang).format(step=self.index + 1, target=self.chain[-1] + 1)
+            )
         with_solution = solution if last else bool(step.of("try") and step.of("solution"))
         self.action_run(with_solution, deps_checked=True)
 
