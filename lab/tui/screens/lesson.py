@@ -27,7 +27,13 @@ from lab.tui.screens.lesson_ask import AskScreen
 from lab.tui.screens.lesson_session import handles
 from lab.tui.strings import s
 from lab.tui.widgets.bench import Bench
-from lab.tui.widgets.explain import Explanation, commands_of, folded_text, step_markdown
+from lab.tui.widgets.explain import (
+    Explanation,
+    commands_of,
+    folded_text,
+    paragraphs,
+    step_markdown,
+)
 from lab.tui.widgets.footer import LabFooter
 from lab.tui.widgets.outline import StepOutline
 from lab.tui.widgets.statusline import StatusLine, running_line, status_for
@@ -283,12 +289,11 @@ class LessonScreen(AskScreen):
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
         bench.show_point()
-        self.call_after_refresh(bench.point().focus)  # z, PgDn act on the result
         if waits:
             bench.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())
             if tried:  # the explanation has folded to make room: say here what to do
-                bench.note(tried, "cyan")
+                bench.note(paragraphs(tried), "cyan")
             self.set_status(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             return
         self.set_status(*bench.explain(result, self.status_for("passed")))

@@ -45,6 +45,12 @@ def join_cjk_lines(markdown: str) -> str:
     return "".join(out)
 
 
+def paragraphs(text: str) -> str:
+    """Prose as the transcript shows it: the author's line breaks inside a paragraph
+    joined (Japanese without a space), blank lines kept."""
+    return re.sub(r"(?<!\n)\n(?!\n)", " ", join_cjk_lines(text))
+
+
 def commands_of(step: Step) -> list[str]:
     """The commands a run of the step executes, in order, as the file spells them."""
     out: list[str] = []
