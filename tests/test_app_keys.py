@@ -105,3 +105,13 @@ async def test_r_after_a_jump_offers_the_earlier_steps(lab_dirs):
         assert screen.statuses.get("make-file") == "passed"
         assert screen.index == 1 and 1 in screen.results  # step 2 ran after it
         assert "your turn" in status_text(app)  # its check waits for the learner
+
+
+def test_try_text_paragraphs_join_prose_but_keep_code_and_lists():
+    from lab.tui.widgets.explain import paragraphs
+
+    text = "Mount it at `/srv`\n(its pid is 7):\n\n    mkdir -p x\n    mount --bind a x\n\n- one\n- two"
+    assert paragraphs(text) == (
+        "Mount it at `/srv` (its pid is 7):\n\n    mkdir -p x\n    mount --bind a x\n\n- one\n- two"
+    )
+    assert paragraphs("コンテナの中で\nマウントする") == "コンテナの中でマウントする"

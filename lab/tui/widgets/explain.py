@@ -45,10 +45,21 @@ def join_cjk_lines(markdown: str) -> str:
     return "".join(out)
 
 
+_BLOCK = re.compile(r"\s|[-*+] |\d+[.)] |```")  # a code line, a list item, a fence
+
+
 def paragraphs(text: str) -> str:
     """Prose as the transcript shows it: the author's line breaks inside a paragraph
-    joined (Japanese without a space), blank lines kept."""
-    return re.sub(r"(?<!\n)\n(?!\n)", " ", join_cjk_lines(text))
+    joined (Japanese without a space); blank lines, code lines (indented or fenced) and
+    list items kept on their own lines."""
+    out: list[str] = []
+    for line in join_cjk_lines(text).split("\n"):
+        prev = out[-1] if out else ""
+        if prev and line and not _BLOCK.match(line) and not _BLOCK.match(prev):
+            out[-1] = prev + " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def commands_of(step: Step) -> list[str]:
