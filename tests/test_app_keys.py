@@ -50,6 +50,11 @@ async def test_run_folds_the_text_and_p_shows_earlier_results(lab_dirs):
         await pilot.press("e")  # the whole text again, where the learner was
         await pilot.pause(0.2)
         assert not text.folded and text.scroll_y == where
+        await pilot.press("l")  # the same text in Japanese: the learner stays there
+        await pilot.pause(0.3)
+        assert 0 < text.scroll_y == min(where, text.max_scroll_y)
+        await pilot.press("l")
+        await pilot.pause(0.3)
         await pilot.press("n")
         await pilot.pause(0.1)
         assert screen.index == 1 and not text.folded

@@ -225,7 +225,7 @@ _JA.update(
         "key.zoom": "最大化",
         "key.panel": "パネル",
         "key.explain": "説明",
-        "key.scroll": "スクロール",
+        "key.scroll": "下へ",
         "panel.more": "行 続く",
         "panel.next": "v: 次のパネル",
         "explain.folded": "e: 説明の全文",

@@ -126,7 +126,7 @@ class LessonScreen(AskScreen):
     def fill_prose(self, text: str) -> str:
         return self.ctl.fill(text)
 
-    def refresh_explanation(self, keep_scroll: bool = False) -> None:
+    def refresh_explanation(self, keep_scroll: bool = False, stay: bool = False) -> None:
         lang, index = self.lang, self.index
         md = step_markdown(
             self.step,
@@ -139,7 +139,7 @@ class LessonScreen(AskScreen):
         )
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
-        self.explanation.show(md, keep_scroll)
+        self.explanation.show(md, keep_scroll, stay)
         self.explanation.query_one("#explain-fold").update(
             folded_text(self.step, index + 1, len(self.lesson.steps), lang, self.fill_prose)
         )
@@ -357,7 +357,7 @@ class LessonScreen(AskScreen):
 
     def relang(self, lang: str) -> None:
         self.ctl.set_lang(lang)
-        self.refresh_explanation(keep_scroll=True)
+        self.refresh_explanation(stay=True)  # the learner stays where they were
         self.refresh_outline()
         self.bench.relang(lang)
         self.title = f"{self.lesson.id} · {self.lesson.title_in(lang)}"

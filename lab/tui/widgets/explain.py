@@ -158,10 +158,22 @@ class Explanation(MoreHint, VerticalScroll):
         self.query_one("#explain-fold", Static).update(summary)
         self.folded = True
 
-    def show(self, markdown: str, keep_scroll: bool = False) -> None:
-        if not keep_scroll:
+    def show(self, markdown: str, keep_scroll: bool = False, stay: bool = False) -> None:
+        """Show *markdown*: from its top, or (*keep_scroll*) with its end brought into view
+        (a hint or the solution was added there), or (*stay*) where the learner was (the
+        same text in the other language)."""
+        if not (keep_scroll or stay):
             self._kept_y = 0.0
         updated = self.query_one(Markdown).update(join_cjk_lines(markdown))
+        if stay:
+            y = self.scroll_y
+
+            async def back_there() -> None:
+                await updated
+                self.call_after_refresh(self.scroll_to, y=y, animate=False)
+
+            self.run_worker(back_there(), group="explain-scroll", exclusive=True)
+            return
         if not keep_scroll:
             self.scroll_home(animate=False)
             return
