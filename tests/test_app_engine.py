@@ -138,7 +138,9 @@ async def test_reset_during_a_check_waits_for_it(tmp_path: Path) -> None:
         screen = await opened(pilot)
         first = screen.session
         screen.checking = screen.check_worker(0)
-        await screen.reset_now()  # (R, answered yes) closes the session: only after the check is out
+        await (
+            screen.reset_now()
+        )  # (R, answered yes) closes the session: only after the check is out
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert probe.most == 1, probe.log
