@@ -84,6 +84,7 @@ async def _measure(rounds: int) -> tuple[list[float], list[float]]:
             lessons = write_lesson(Path(tmp)).parent
             app = ShikumiApp(Path(tmp) / "home", "en", dirs=[lessons], run_doctor=False)
             async with app.run_test(size=(120, 36)) as pilot:
+                await app.workers.wait_for_complete()  # the lessons are read in a worker
                 await pilot.press("enter")
                 end = time.monotonic() + 20
                 while type(app.screen).__name__ != "LessonScreen":

@@ -143,7 +143,7 @@ async def test_run_step_with_the_real_runner(lab_dirs):
         assert panel.view is not None and panel.view.error == ""
         assert "greeting.txt" in [n.name for n in panel.view.data.root.children]
         assert "passed" in status_text(app)
-        assert "greeting.txt exists" in str(screen.query_one("#checks").render())
+        assert "greeting.txt exists" in screen.bench.checks_shown
         assert (home / "work" / "01-demo" / "greeting.txt").exists()
     # progress persisted, and quitting cleaned up: the work dir and the journal are gone
     assert "make-file" in Progress.load(home).done("01-demo")
@@ -205,7 +205,7 @@ async def test_try_it_yourself_with_a_scripted_shell(lab_dirs):
         assert ran and "script" in ran[0]  # the session is recorded for the checks
         assert shlex.split(ran[0][ran[0].index("--command") + 1])[0].endswith("bash")
         assert "every check passes" in status_text(app)
-        assert "the file x exists" in str(screen.query_one("#checks").render())
+        assert "the file x exists" in screen.bench.checks_shown
         # a failing try: the check says why
         (home / "work" / "01-demo" / "x").unlink()
         screen.launch_shell = lambda argv: 0
@@ -347,7 +347,7 @@ async def test_escape_cancels_a_running_step(lab_dirs):
         # the outline and the checks say cancelled, never ✓
         mark = screen.query_one("#outline").get_option_at_index(0).prompt.plain
         assert "⊘" in mark and "✓" not in mark, mark
-        checks = str(screen.query_one("#checks").render())
+        checks = screen.bench.checks_shown
         assert "cancelled" in checks and "✓" not in checks, checks
         assert "cancelled" in status_text(app)
 

@@ -138,7 +138,9 @@ async def test_reset_during_a_check_waits_for_it(tmp_path: Path) -> None:
         screen = await opened(pilot)
         first = screen.session
         screen.checking = screen.check_worker(0)
-        await screen.action_reset()  # closes the session: only after the check is out
+        await (
+            screen.reset_now()
+        )  # (R, answered yes) closes the session: only after the check is out
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert probe.most == 1, probe.log
@@ -184,7 +186,7 @@ async def test_esc_cancels_a_running_step_within_a_second(tmp_path: Path) -> Non
         assert took < 1.0, f"Esc took {took:.2f} s to cancel the step"
         outline = screen.query_one(StepOutline)
         label = str(outline.get_option_at_index(0).prompt)
-        assert label.lstrip("▶ ").startswith("!"), label  # the outline's cancelled mark
+        assert label.lstrip("▶ ").startswith("⊘"), label  # the outline's cancelled mark
         transcript = screen.query_one(Bench).transcript.text.plain
         lines = transcript.splitlines()
         assert "never" not in lines and not [ln for ln in lines if ln.startswith("✓")], lines

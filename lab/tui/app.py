@@ -211,19 +211,16 @@ class ShikumiApp(App[int]):
         return [sc for sc in self.screen_stack if isinstance(sc, LessonScreen)]
 
     def action_quit(self, code: int = 0) -> None:
-        """Quit; with a lesson that ran something (or runs now), ask first: quitting cleans
-        up what it made and cancels what runs (progress is kept)."""
+        """Quit; while a lesson's step runs (or its try is checked), ask first: quitting
+        cancels it and cleans up what the lesson made (progress is kept)."""
         from lab.tui.screens.confirm import ConfirmScreen, yes
         from lab.tui.strings import s
 
-        open_work = [sc for sc in self.lesson_screens() if sc.ctl.live and (sc.results or sc.busy)]
-        if not open_work or isinstance(self.screen, ConfirmScreen):
+        running = [sc for sc in self.lesson_screens() if sc.running or sc.checking]
+        if not running or isinstance(self.screen, ConfirmScreen):
             self.call_later(self.quit_now, code)
             return
-        running = any(sc.busy for sc in open_work)
-        question = s("confirm.quit", self.lang)
-        if running:
-            question += " " + s("confirm.quit_running", self.lang)
+        question = s("confirm.quit", self.lang) + " " + s("confirm.quit_running", self.lang)
 
         def chosen(value: str | None) -> None:
             if value == "yes":

@@ -132,6 +132,7 @@ COMMANDS: tuple[Command, ...] = (
         "p,left",
         "previous",
         "key.prev",
+        extra=True,
         palette=("go to the previous step", "前のステップへ"),
         help=("p  ←", "previous step", "前のステップ"),
         help_rank=3,

@@ -230,13 +230,15 @@ _EN.update(
         "confirm.reset_running": "A step is running: it is cancelled first.",
         "confirm.quit": "Quit? The open lesson is cleaned up (containers, mounts, links it made); your progress is kept.",
         "confirm.quit_running": "A step is running: it is cancelled first.",
-        "confirm.deps": "Steps {steps} have not run in this session, and step {step} builds on them.",
+        "confirm.deps": "This session has not run {which} yet, and step {step} builds on what it makes.",
+        "confirm.step": "step {n}",
+        "confirm.steps": "steps {n}",
         "confirm.deps_run": "Run them first",
         "confirm.deps_only": "Only this step",
         "confirm.keys": "y / Enter: yes · n / Esc: no",
         "status.cancelled_line": "⊘ cancelled — not checked; press r to run the step again",
         "bench.cancelled": "cancelled: not checked",
-        "status.chain": "running step {step} first ({n} of {total})",
+        "status.chain": "running step {step} first, then step {target}",
     }
 )
 _JA.update(
@@ -245,7 +247,7 @@ _JA.update(
         "key.zoom": "最大化",
         "key.panel": "パネル",
         "key.explain": "説明",
-        "key.scroll": "スクロール",
+        "key.scroll": "下へ",
         "panel.more": "行 続く",
         "panel.next": "v: 次のパネル",
         "explain.folded": "e: 説明の全文",
@@ -255,12 +257,14 @@ _JA.update(
         "confirm.reset_running": "実行中のステップは先に中断します。",
         "confirm.quit": "終了しますか? 開いているレッスンが作ったもの (コンテナ・マウント・リンク) を片付けます。進み具合は残ります。",
         "confirm.quit_running": "実行中のステップは先に中断します。",
-        "confirm.deps": "ステップ {steps} はこのセッションでまだ実行していません。ステップ {step} はその結果を使います。",
+        "confirm.deps": "このセッションではまだ{which}を実行していません。ステップ {step} はその結果を使います。",
+        "confirm.step": "ステップ {n} ",
+        "confirm.steps": "ステップ {n} ",
         "confirm.deps_run": "先に実行する",
         "confirm.deps_only": "このステップだけ",
         "confirm.keys": "y / Enter: はい · n / Esc: いいえ",
         "status.cancelled_line": "⊘ 中断しました — チェックしていません。r でもう一度実行",
         "bench.cancelled": "中断: チェックしていません",
-        "status.chain": "先にステップ {step} を実行しています ({n}/{total})",
+        "status.chain": "先にステップ {step} を実行し、そのあとステップ {target} へ",
     }
 )

@@ -221,7 +221,9 @@ def test_terminal_gone_while_quitting(tmp_path: Path) -> None:
         app.wait_screen("Step 1/")
         app.keys("r")
         wait_for(lambda: marked(app.pid, "sleep"), what="the step's sleep 30")
-        app.keys("q")
+        app.keys("q")  # a step runs: the app asks first
+        app.wait_screen("Quit?")
+        app.keys("y")
         app.kill_terminal()
     app.assert_nothing_left()
 

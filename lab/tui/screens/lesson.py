@@ -28,7 +28,13 @@ from lab.tui.screens.lesson_ask import AskScreen
 from lab.tui.screens.lesson_session import handles
 from lab.tui.strings import s
 from lab.tui.widgets.bench import Bench
-from lab.tui.widgets.explain import Explanation, commands_of, folded_text, step_markdown
+from lab.tui.widgets.explain import (
+    Explanation,
+    commands_of,
+    folded_text,
+    paragraphs,
+    step_markdown,
+)
 from lab.tui.widgets.footer import LabFooter
 from lab.tui.widgets.outline import StepOutline
 from lab.tui.widgets.statusline import StatusLine, running_line, status_for
@@ -37,6 +43,7 @@ from lab.tui.widgets.statusline import StatusLine, running_line, status_for
 @applog.guarded
 class LessonScreen(AskScreen):
     BINDINGS = commands.bindings("lesson")  # keys, palette and help: lab/tui/commands.py
+    AUTO_FOCUS = "#explain"  # the text first (the outline hides on a narrow screen)
 
     def __init__(
         self,
@@ -120,7 +127,7 @@ class LessonScreen(AskScreen):
     def fill_prose(self, text: str) -> str:
         return self.ctl.fill(text, self.lang)
 
-    def refresh_explanation(self, keep_scroll: bool = False) -> None:
+    def refresh_explanation(self, keep_scroll: bool = False, stay: bool = False) -> None:
         lang, index = self.lang, self.index
         md = step_markdown(
             self.step,
@@ -134,7 +141,7 @@ class LessonScreen(AskScreen):
         )
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
-        self.explanation.show(md, keep_scroll)
+        self.explanation.show(md, keep_scroll, stay)
         self.explanation.query_one("#explain-fold").update(
             folded_text(self.step, index + 1, len(self.lesson.steps), lang, self.fill_prose)
         )
@@ -295,7 +302,7 @@ class LessonScreen(AskScreen):
             bench.note(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             tried = self.fill_prose(self.step.try_in(lang).strip())
             if tried:  # the explanation has folded to make room: say here what to do
-                bench.note(tried, "cyan")
+                bench.note(paragraphs(tried), "cyan")
             self.set_status(f"✎ {s('status.your_turn', lang)}", "bold cyan")
             return
         self.set_status(*bench.explain(result, self.status_for("passed")))
@@ -359,7 +366,7 @@ class LessonScreen(AskScreen):
 
     def relang(self, lang: str) -> None:
         self.ctl.set_lang(lang)
-        self.refresh_explanation(keep_scroll=True)
+        self.refresh_explanation(stay=True)  # the learner stays where they were
         self.refresh_outline()
         self.bench.relang(lang)
         self.title = f"{self.lesson.id} · {self.lesson.title_in(lang)}"

@@ -25,6 +25,7 @@ def _numbers(indexes: list[int]) -> str:
 
 class AskScreen(LayoutScreen):
     chain: list[int]
+    chain_solution = False
     results: dict[int, Any]
 
     def action_run(self, solution: bool = False, deps_checked: bool = False) -> None:
@@ -52,19 +53,22 @@ class AskScreen(LayoutScreen):
 
     def ask_deps(self, missing: list[int], solution: bool) -> None:
         lang, here = self.lang, self.index
-        question = s("confirm.deps", lang).format(steps=_numbers(missing), step=here + 1)
+        which = s("confirm.step" if len(missing) == 1 else "confirm.steps", lang)
+        which = which.format(n=_numbers(missing))
+        question = s("confirm.deps", lang).format(which=which, step=here + 1)
         choices = [("deps", s("confirm.deps_run", lang)), ("only", s("confirm.deps_only", lang))]
 
         def chosen(value: str | None) -> None:
             if value == "deps":
                 self.chain = [*missing, here]
-                self.run_chain(solution)
+                self.chain_solution = solution  # S: the asked-for step runs its solution
+                self.run_chain()
             elif value == "only":
                 self.action_run(solution, deps_checked=True)
 
         self.app.push_screen(ConfirmScreen(question, choices, lang), chosen)
 
-    def run_chain(self, solution: bool = False) -> None:
+    def run_chain(self) -> None:
         """Run the next step of ``chain``; an earlier try-it-yourself step runs with its solution."""
         if not self.chain or not self.ctl.go(self.chain[0]):
             self.chain = []
@@ -73,8 +77,11 @@ class AskScreen(LayoutScreen):
         last = len(self.chain) == 1
         step = self.step
         if not last:
-            self.app.notify(s("status.chain", self.lang).format(step=self.index + 1))
-        with_solution = solution if last else bool(step.of("try") and step.of("solution"))
+            self.app.notify(
+                s("status.chain", self.lang).format(step=self.index + 1, target=self.chain[-1] + 1)
+            )
+        earlier_try = bool(step.of("try") and step.of("solution"))
+        with_solution = self.chain_solution if last else earlier_try
         self.action_run(with_solution, deps_checked=True)
 
     def chain_step_ended(self, index: int, result: Any, waits: bool) -> None:

@@ -83,7 +83,7 @@ class LayoutScreen(SessionScreen):
     # -- panels ----------------------------------------------------------------------
     def _panel_of(self, widget: Widget | None) -> Widget | None:
         """The panel (explanation, outline, output, a view) *widget* is in."""
-        mine = [self.explanation, self.outline, *self.bench.panels]
+        mine = [self.explanation, self.outline, self.bench.checks, *self.bench.panels]
         node: Any = widget
         while node is not None and node is not self:
             if node in mine:
@@ -92,9 +92,12 @@ class LayoutScreen(SessionScreen):
         return None
 
     def focused_panel(self) -> Widget:
-        """The focused panel, else the one holding the step's point (results if any)."""
+        """The focused panel, else the one holding the step's point (results if any);
+        the folded text (after a run) counts as no panel: the result is what z and PgDn
+        are for then."""
         panel = self._panel_of(self.focused)
-        if panel is not None and panel.display:
+        folded_text = panel is self.explanation and self.folded
+        if panel is not None and panel.display and not folded_text:
             return panel
         point = self.bench.point()
         return point if point.display else self.explanation

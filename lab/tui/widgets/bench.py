@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.text import Text
 from textual import on
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.widget import Widget
 from textual.widgets import Static
 
 from lab.lesson.model import Step
 from lab.tui.strings import s
+from lab.tui.widgets.more import MoreHint
 from lab.tui.widgets.transcript import Transcript
 from lab.tui.widgets.view_panel import ViewPanel
 
@@ -29,15 +31,13 @@ def _flat(text: str) -> str:
     return " ".join(text.split())  # a reason quoting a script must not break the strip's lines
 
 
-def checks_text(checks: list[Any], lang: str, width: int = 0, pending: bool = False) -> Text:
-    """One line per check. A passing check's evidence is cut to *width*; a failing check's
-    reason is kept whole (it wraps), since that is what the learner needs to read. With
-    *pending* (a try-it-yourself step whose checks wait for the learner), a failing check
-    is shown as still to do, not as an error."""
-    text = Text()
+def checks_text(checks: list[Any], lang: str, pending: bool = False) -> Group:
+    """One line per check. A passing check's line is cut to the panel's width (…); a
+    failing check's reason is kept whole (it wraps), since that is what the learner
+    needs to read. With *pending* (a try-it-yourself step whose checks wait for the
+    learner), a failing check is shown as still to do, not as an error."""
+    lines = []
     for c in checks:
-        if text:
-            text.append("\n")
         line = Text()
         if pending and not c.ok:
             line.append("○ ", style="bold cyan")
@@ -48,10 +48,14 @@ def checks_text(checks: list[Any], lang: str, width: int = 0, pending: bool = Fa
             line.append(_flat(c.message))
             if c.reason:
                 line.append(f" — {_flat(c.reason)}", style="" if c.ok else "red")
-            if c.ok and width > 0:
-                line.truncate(width, overflow="ellipsis")
-        text.append_text(line)
-    return text
+            if c.ok:
+                line.no_wrap, line.overflow = True, "ellipsis"
+        lines.append(line)
+    return Group(*lines)
+
+
+class ChecksPanel(MoreHint, VerticalScroll):
+    """The step's checks, one line each (failing first); scrolls, and says when it holds more."""
 
 
 class Bench(Vertical):
@@ -60,16 +64,22 @@ class Bench(Vertical):
         self.lang = "en"
         self._views: list[ViewPanel] = []
         self._current = 0  # the panel shown when one shows at a time
+        self.checks_shown = ""  # the checks' lines as shown (plain text)
 
     def compose(self):  # type: ignore[override]
         yield Static(id="panel-tabs", markup=False)
         with Grid(id="panels"):
             yield Transcript(id="transcript", classes="panel -current")
-        yield Static(id="checks", markup=False)
+        with ChecksPanel(id="checks"):
+            yield Static(id="checks-text", markup=False)
 
     @property
     def transcript(self) -> Transcript:
         return self.query_one(Transcript)
+
+    @property
+    def checks(self) -> Widget:
+        return self.query_one("#checks", ChecksPanel)
 
     @property
     def panels(self) -> list[Widget]:
@@ -171,16 +181,21 @@ class Bench(Vertical):
     def show_checks(
         self, checks: list[Any], lang: str | None = None, pending: bool = False
     ) -> None:
-        strip = self.query_one("#checks", Static)
-        width = (strip.content_size.width or (self.size.width or self.app.size.width) - 4) - 1
-        strip.update(checks_text(checks, lang or self.lang, width, pending))
+        strip = self.query_one("#checks", ChecksPanel)
+        failing_first = sorted(checks, key=lambda c: c.ok)  # what to fix on the first line
+        text = self.query_one("#checks-text", Static)
+        shown = checks_text(failing_first, lang or self.lang, pending)
+        self.checks_shown = "\n".join(line.plain for line in shown.renderables)  # type: ignore[union-attr]
+        text.update(shown)
         strip.display = bool(checks)
         strip.border_title = s("bench.checks", lang or self.lang)
 
     def show_cancelled(self) -> None:
         """A cancelled run: its checks did not judge anything (never a ✓)."""
-        strip = self.query_one("#checks", Static)
-        strip.update(Text(f"⊘ {s('bench.cancelled', self.lang)}", style="yellow"))
+        strip = self.query_one("#checks", ChecksPanel)
+        text = Text(f"⊘ {s('bench.cancelled', self.lang)}", style="yellow")
+        self.checks_shown = text.plain
+        self.query_one("#checks-text", Static).update(text)
         strip.display = True
         strip.border_title = s("bench.checks", self.lang)
 

@@ -45,6 +45,23 @@ def join_cjk_lines(markdown: str) -> str:
     return "".join(out)
 
 
+_BLOCK = re.compile(r"\s|[-*+] |\d+[.)] |```")  # a code line, a list item, a fence
+
+
+def paragraphs(text: str) -> str:
+    """Prose as the transcript shows it: the author's line breaks inside a paragraph
+    joined (Japanese without a space); blank lines, code lines (indented or fenced) and
+    list items kept on their own lines."""
+    out: list[str] = []
+    for line in join_cjk_lines(text).split("\n"):
+        prev = out[-1] if out else ""
+        if prev and line and not _BLOCK.match(line) and not _BLOCK.match(prev):
+            out[-1] = prev + " " + line
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def commands_of(step: Step, lang: str = "en") -> list[str]:
     """The commands a run of the step executes, in order, as the file spells them, with
     a comment line in the learner's language where one runs inside or stays running."""
@@ -101,6 +118,7 @@ def folded_text(
     """What the explanation folds to after a run: the step's title and the commands it ran."""
     text = Text()
     text.append(f"{s('step', lang)} {number}/{total} · {step.title_in(lang)}", style="bold")
+    text.append(f"   ({s('explain.folded', lang)})", style="dim italic")
     for cmd in commands_of(step, lang):
         for i, line in enumerate(fill(cmd).splitlines()):
             text.append("\n")
@@ -109,8 +127,6 @@ def folded_text(
             else:
                 text.append("$ " if i == 0 or not line.startswith(" ") else "  ", style="cyan")
                 text.append(line)
-    text.append("\n")
-    text.append(s("explain.folded", lang), style="dim italic")
     return text
 
 
@@ -146,10 +162,22 @@ class Explanation(MoreHint, VerticalScroll):
         self.query_one("#explain-fold", Static).update(summary)
         self.folded = True
 
-    def show(self, markdown: str, keep_scroll: bool = False) -> None:
-        if not keep_scroll:
+    def show(self, markdown: str, keep_scroll: bool = False, stay: bool = False) -> None:
+        """Show *markdown*: from its top, or (*keep_scroll*) with its end brought into view
+        (a hint or the solution was added there), or (*stay*) where the learner was (the
+        same text in the other language)."""
+        if not (keep_scroll or stay):
             self._kept_y = 0.0
         updated = self.query_one(Markdown).update(join_cjk_lines(markdown))
+        if stay:
+            y = self.scroll_y
+
+            async def back_there() -> None:
+                await updated
+                self.call_after_refresh(self.scroll_to, y=y, animate=False)
+
+            self.run_worker(back_there(), group="explain-scroll", exclusive=True)
+            return
         if not keep_scroll:
             self.scroll_home(animate=False)
             return

@@ -26,6 +26,7 @@ def more_line(above: int, below: int, lang: str) -> str:
 class MoreHint:
     """For a scrolling widget: keeps ``border_subtitle`` saying what is out of sight."""
 
+    ALLOW_MAXIMIZE = True  # z fills the screen with it (Textual's containers say no)
     hidden_rows: tuple[int, int] = (0, 0)  # (above, below), as last shown
 
     def update_more(self) -> None:

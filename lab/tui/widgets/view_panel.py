@@ -43,18 +43,27 @@ class ViewPanel(MoreHint, VerticalScroll):
         super().__init__(**kw)
         self.view_name = name
         self.view: Any = None
+        self._lang = "en"
         self.placeholder = placeholder
         self.border_title = view_name(name, lang)
 
     def compose(self):  # type: ignore[override]
-        yield Static(Text(self.placeholder, style="dim italic"), classes="view-body")
+        if self.view is not None:  # shown before it was mounted (a step's earlier result)
+            yield Static(render_view(self.view, self._lang), classes="view-body")
+        else:
+            yield Static(Text(self.placeholder, style="dim italic"), classes="view-body")
 
     def show(self, view: Any, lang: str) -> None:
-        self.view = view
+        self.view, self._lang = view, lang
         self.border_title = view_name(self.view_name, lang)  # in the learner's language
         self.set_class(bool(getattr(view, "error", "")), "-error")
-        self.query_one(Static).update(render_view(view, lang))
+        body = self.query(Static)
+        if body:
+            body.first().update(render_view(view, lang))
 
     def relang(self, lang: str) -> None:
         if self.view is not None:
             self.show(self.view, lang)
+        else:  # not shown yet: its name follows the language all the same
+            self._lang = lang
+            self.border_title = view_name(self.view_name, lang)
