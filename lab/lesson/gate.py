@@ -26,11 +26,10 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from lab.errors import LabError
-from lab.lesson import leaks, typist
+from lab.lesson import leaks
 from lab.lesson.model import CheckResult, Lesson, StepResult
 from lab.lesson.run_events import Event
-from lab.lesson.runner import DEFAULT_TIMEOUT, Runner
+from lab.lesson.runner import Runner
 from lab.safety.journal import Journal
 
 ROUNDS = 2
@@ -92,26 +91,12 @@ def _said(checks: list[CheckResult]) -> list[str]:
     return [f"{c.message}: {c.reason}" for c in checks if not c.ok]
 
 
-def _solve(runner: Runner, index: int) -> StepResult:
-    """The step's solutions typed, line by line, into the step's own try shell (the
-    shell the learner gets: same process context, directory, environment and
-    recording), then its checks — which read that shell's session as they would a
-    learner's."""
+def _solve(runner: Runner, index: int, stop: threading.Event) -> StepResult:
+    """The step's solutions (typed into its try shell), then its checks."""
     step = runner.lesson.steps[index]
     res = StepResult(step.id, "passed")
-    try:
-        lines = [
-            line
-            for a in step.of("solution")
-            for line in runner.vars.fill_shell(a.body.strip()).splitlines()
-        ]
-        argv = runner.shell(index)
-    except LabError as e:
-        res.status, res.reason = "failed", f"solution: {e.message}"
-        return res
-    timeout = float(step.timeout or DEFAULT_TIMEOUT) + 10.0
-    typist.type_lines(argv, lines, timeout=timeout, cwd=runner.work)
-    res.checks = runner.check_step(index)
+    if runner.run_solutions(step, res, stop):
+        res.checks = runner.check_step(index)
     return res
 
 
@@ -130,7 +115,7 @@ def verify_try(runner: Runner, index: int, round_: int, stop: threading.Event) -
         if not v.before:
             v.verdict = "needs-nobody"
             v.reason = "passing: " + "; ".join(c.message for c in lab.checks)
-        solved = _solve(runner, index)
+        solved = _solve(runner, index, stop)
         v.after = _said(solved.checks) or ([solved.reason] if solved.status != "passed" else [])
         if stop.is_set():
             v.verdict, v.reason = "cancelled", "cancelled"
