@@ -12,11 +12,16 @@ luck. Steps without a try run with their solutions, as `play` runs them. At a tr
    starts in the background lives on until the lesson ends), then the checks run
    again: every one must pass.
 
+In the first round, between the two, what the checks look for is typed into the try
+shell (each pattern's example text as a comment, then echoed): at least one check
+must still fail — a try is passed by changing the world, not by typing.
+
 Each (try, round) gives one ``TryVerdict``; the lesson's report lists them.
 """
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +31,8 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from lab.lesson import leaks
+from lab.errors import LabError
+from lab.lesson import examples, leaks, typist
 from lab.lesson.model import CheckResult, Lesson, StepResult
 from lab.lesson.run_events import Event
 from lab.lesson.runner import Runner
@@ -39,6 +45,7 @@ VERDICTS = {
     "ok": "needs the learner, and the solution passes",
     "skipped": "skipped: a requirement is missing here",
     "needs-nobody": "every check passed after the lab's own part: nothing for the learner to do",
+    "passes-by-typing": "typing what the checks look for passes the step",
     "solution-fails": "after the solution, a check still fails",
     "stage-broken": "the lab's own part of the step failed",
     "cancelled": "cancelled",
@@ -100,6 +107,32 @@ def _solve(runner: Runner, index: int, stop: threading.Event) -> StepResult:
     return res
 
 
+def typed_lines(runner: Runner, index: int) -> list[str]:
+    """What a learner could type to fool the step's checks: for each pattern a check
+    looks for, a text it matches, typed as a comment and echoed."""
+    out = []
+    for c in runner.lesson.steps[index].of("check"):
+        pattern = c.params.get("pattern")
+        if not isinstance(pattern, str):
+            continue
+        try:
+            text = examples.example(runner.vars.fill(pattern))
+        except LabError:
+            continue
+        if text.strip():
+            out += [f"# {text}", f"echo {shlex.quote(text)}"]
+    return out
+
+
+def _passes_by_typing(runner: Runner, index: int, stop: threading.Event) -> bool:
+    """Type typed_lines() into the step's try shell: True if every check then passes."""
+    lines = typed_lines(runner, index)
+    if not lines:
+        return False
+    typist.type_lines(runner.shell(index), lines, timeout=30.0, cwd=runner.work, cancel=stop)
+    return all(c.ok for c in runner.check_step(index))
+
+
 def verify_try(runner: Runner, index: int, round_: int, stop: threading.Event) -> TryVerdict:
     """Both halves of the gate for the try step at *index* (the steps before it have run)."""
     step = runner.lesson.steps[index]
@@ -115,6 +148,9 @@ def verify_try(runner: Runner, index: int, round_: int, stop: threading.Event) -
         if not v.before:
             v.verdict = "needs-nobody"
             v.reason = "passing: " + "; ".join(c.message for c in lab.checks)
+        elif round_ == 1 and _passes_by_typing(runner, index, stop):
+            v.verdict = "passes-by-typing"
+            v.reason = "typing what the checks look for (as a comment, then echoed) passed them all"
         solved = _solve(runner, index, stop)
         v.after = _said(solved.checks) or ([solved.reason] if solved.status != "passed" else [])
         if stop.is_set():
