@@ -142,7 +142,12 @@ def _output_matches(p: dict, ctx: Context) -> Verdict:
         if last.kind == "try":
             text = printed_only(text)
         ok, seen = _search(p["pattern"], text, "what your commands printed")
-        return ok, seen if ok else f"nothing your commands printed matches /{p['pattern']}/ yet"
+        return (
+            ok,
+            seen
+            if ok
+            else f"nothing your shell showed matches /{p['pattern']}/ yet (typed lines left out)",
+        )
     return _search(p["pattern"], ctx.output(of, stream), f"{_said(stream)} of step {of!r}")
 
 
