@@ -33,7 +33,7 @@ from lab.lesson.run_events import (
     transcript_text,
 )
 
-QUIET = 0.25  # a prompt counts once nothing more was printed for this long
+QUIET = 0.1  # a prompt counts once nothing more was printed for this long
 IDLE = 3.0  # no prompt seen, but nothing printed for this long: type the next line anyway
 _ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _LAB_PROMPT = re.compile(rb"\(shikumi[^)\n]*\) # ")  # the try shell's PS1, wherever it is
