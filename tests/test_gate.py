@@ -137,8 +137,8 @@ def test_a_good_lesson_passes_the_gate_and_plain_play(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(900)
 def test_every_bundled_lesson_passes_the_solve_gate(tmp_path: Path) -> None:
-    """The CI gate: measured at about 4 to 5 minutes on this 2-core machine (two rounds
-    of every lesson, typing included); see docs/slides.md."""
+    """The CI gate: 198 s on the shared 2-core development machine (two rounds of every
+    lesson, typing included); see docs/slides.md."""
     need_root()
     need_tool("unshare", "nsenter", "ps", "script")
     r = shikumi("play", "--all", "--verify-tries", "--json", home=tmp_path / "home", timeout=900)
