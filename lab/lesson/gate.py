@@ -12,11 +12,16 @@ luck. Steps without a try run with their solutions, as `play` runs them. At a tr
    starts in the background lives on until the lesson ends), then the checks run
    again: every one must pass.
 
+In the first round, between the two, what the checks look for is typed into the try
+shell (each pattern's example text as a comment, then echoed): at least one check
+must still fail — a try is passed by changing the world, not by typing.
+
 Each (try, round) gives one ``TryVerdict``; the lesson's report lists them.
 """
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +32,10 @@ from rich.console import Console
 from rich.text import Text
 
 from lab.errors import LabError
-from lab.lesson import leaks, typist
+from lab.lesson import examples, leaks, typist
 from lab.lesson.model import CheckResult, Lesson, StepResult
 from lab.lesson.run_events import Event
-from lab.lesson.runner import DEFAULT_TIMEOUT, Runner
+from lab.lesson.runner import Runner
 from lab.safety.journal import Journal
 
 ROUNDS = 2
@@ -40,6 +45,7 @@ VERDICTS = {
     "ok": "needs the learner, and the solution passes",
     "skipped": "skipped: a requirement is missing here",
     "needs-nobody": "every check passed after the lab's own part: nothing for the learner to do",
+    "passes-by-typing": "typing what the checks look for passes the step",
     "solution-fails": "after the solution, a check still fails",
     "stage-broken": "the lab's own part of the step failed",
     "cancelled": "cancelled",
@@ -92,27 +98,43 @@ def _said(checks: list[CheckResult]) -> list[str]:
     return [f"{c.message}: {c.reason}" for c in checks if not c.ok]
 
 
-def _solve(runner: Runner, index: int) -> StepResult:
-    """The step's solutions typed, line by line, into the step's own try shell (the
-    shell the learner gets: same process context, directory, environment and
-    recording), then its checks — which read that shell's session as they would a
-    learner's."""
+def _solve(runner: Runner, index: int, stop: threading.Event) -> StepResult:
+    """The step's solutions (typed into its try shell), then its checks."""
     step = runner.lesson.steps[index]
     res = StepResult(step.id, "passed")
-    try:
-        lines = [
-            line
-            for a in step.of("solution")
-            for line in runner.vars.fill_shell(a.body.strip()).splitlines()
-        ]
-        argv = runner.shell(index)
-    except LabError as e:
-        res.status, res.reason = "failed", f"solution: {e.message}"
-        return res
-    timeout = float(step.timeout or DEFAULT_TIMEOUT) + 10.0
-    typist.type_lines(argv, lines, timeout=timeout, cwd=runner.work)
-    res.checks = runner.check_step(index)
+    if runner.run_solutions(step, res, stop):
+        res.checks = runner.check_step(index)
     return res
+
+
+def typed_lines(runner: Runner, index: int) -> list[str]:
+    """What a learner could type to fool the step's checks: for each pattern a check
+    looks for, a text it matches, typed as a comment and echoed."""
+    out = []
+    for c in runner.lesson.steps[index].of("check"):
+        pattern = c.params.get("pattern")
+        if not isinstance(pattern, str):
+            continue
+        try:
+            text = examples.example(runner.vars.fill(pattern))
+        except LabError:
+            continue
+        if text.strip():
+            out += [f"# {text}", f"echo {shlex.quote(text)}"]
+    return out
+
+
+def _passes_by_typing(runner: Runner, index: int, stop: threading.Event) -> bool:
+    """Type typed_lines() into the step's try shell: True if every check then passes."""
+    lines = typed_lines(runner, index)
+    if not lines:
+        return False
+    try:
+        argv = runner.shell(index)
+    except LabError:  # no shell to type into: the solution's turn will say why
+        return False
+    typist.type_lines(argv, lines, timeout=30.0, cwd=runner.work, cancel=stop)
+    return all(c.ok for c in runner.check_step(index))
 
 
 def verify_try(runner: Runner, index: int, round_: int, stop: threading.Event) -> TryVerdict:
@@ -130,7 +152,10 @@ def verify_try(runner: Runner, index: int, round_: int, stop: threading.Event) -
         if not v.before:
             v.verdict = "needs-nobody"
             v.reason = "passing: " + "; ".join(c.message for c in lab.checks)
-        solved = _solve(runner, index)
+        elif round_ == 1 and _passes_by_typing(runner, index, stop):
+            v.verdict = "passes-by-typing"
+            v.reason = "typing what the checks look for (as a comment, then echoed) passed them all"
+        solved = _solve(runner, index, stop)
         v.after = _said(solved.checks) or ([solved.reason] if solved.status != "passed" else [])
         if stop.is_set():
             v.verdict, v.reason = "cancelled", "cancelled"

@@ -24,6 +24,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "Hint": {"en": "Hint", "ja": "ヒント"},
     "Solution": {"en": "Solution", "ja": "解答"},
     "Try it yourself": {"en": "Try it yourself", "ja": "自分でやってみよう"},
+    "Predict": {"en": "Predict", "ja": "予想しよう"},
     "expected to fail": {"en": "expected to fail", "ja": "失敗するのが正解"},
     "Run": {"en": "Run", "ja": "実行"},
     "Check": {"en": "Check", "ja": "確認"},

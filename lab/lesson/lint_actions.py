@@ -37,6 +37,7 @@ ACTION_ATTRS: dict[str, tuple[str, ...]] = {
     "hint": (),
     "solution": ("expect", "timeout", "in"),
     "cleanup": ("timeout", "in"),
+    "predict": (),
 }
 OUTPUT_CHECKS = ("output-matches", "exit-status")  # checks that read only what was printed
 NEEDS_BODY = ("run", "spawn", "try", "hint", "solution", "cleanup")
@@ -123,6 +124,11 @@ class ActionChecks:
             self.add(f.line, f"```{kind} is empty")
         if "in" in f.attrs and "in" in allowed:
             self.process_name(f.attrs["in"], f.line, scope, f"```{kind} in=")
+        if kind == "predict" and not self._params_broken(f):
+            from lab.lesson import predict
+
+            for why in predict.problems(a.params):
+                self.add(f.line, f"```predict: {why}")
         if kind == "spawn":
             self.spawn(f, scope)
         elif kind in ("view", "check", "op"):

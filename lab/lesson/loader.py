@@ -113,7 +113,7 @@ def build_action(fence: Fence, path: Path) -> tuple[Action, list[Problem]]:
             problems.append(Problem(path, fence.line, why))
             del attrs["timeout"]
     action = Action(kind=fence.kind, body=fence.body, line=fence.line, name=fence.name, attrs=attrs)
-    if fence.kind in ("view", "check", "op"):
+    if fence.kind in ("view", "check", "op", "predict"):
         action.params, more = parse_params(fence, path)
         problems += more
     return action, problems

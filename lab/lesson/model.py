@@ -64,7 +64,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-ACTION_KINDS = ("run", "spawn", "op", "view", "check", "try", "hint", "solution", "cleanup")
+ACTION_KINDS = (
+    "run",
+    "spawn",
+    "op",
+    "view",
+    "check",
+    "try",
+    "hint",
+    "solution",
+    "cleanup",
+    "predict",
+)
 LANGS = ("en", "ja")
 
 

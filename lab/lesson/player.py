@@ -23,7 +23,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from lab import views
-from lab.lesson import leaks, scope
+from lab.lesson import leaks, predict, scope
 from lab.lesson.i18n import t
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Lesson, StepResult
@@ -158,6 +158,11 @@ def _print_step_head(
     )
     if step.text_in(lang).strip():
         console.print(_md(fill(step.text_in(lang)), lang))
+    for a in step.of("predict"):  # headless: the question and its choices, answered after
+        p = predict.of(a.params, lang)
+        console.print(Text(f"{t('Predict', lang)}: ", style="bold yellow") + Text(p.question))
+        for n, c in enumerate(p.choices, 1):
+            console.print(Text(f"  {n}. {c.text}"))
     tried = fill(step.try_in(lang).strip())
     if tried:
         console.print(Text(f"{t('Try it yourself', lang)}: ", style="bold magenta") + Text(tried))
@@ -225,6 +230,9 @@ def play_lesson(
             if tracked is not None and rep.changes is not None:
                 rep.changes.append({"step": step.id, "changes": changes.to_json(tracked.after())})
             results.append(r)
+            for a in step.of("predict"):
+                for line in predict.reveal(predict.of(a.params, lang), None, lang):
+                    console.print(Text(line, style="yellow"))
             style = _STATUS_STYLE.get(r.status, "")
             word = t(r.status, lang)
             console.print(

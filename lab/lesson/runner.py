@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lab import views
 from lab.errors import LabError
-from lab.lesson import checks, execute, operations, spawn
+from lab.lesson import checks, execute, operations, spawn, typist
 from lab.lesson.context import Context
 from lab.lesson.model import (
     Action,
@@ -333,7 +333,10 @@ class Runner(TryShell):
 
     def run_solutions(self, step: Step, res: StepResult, cancel: threading.Event | None) -> bool:
         """Run the step's solutions in its try context (where the learner's shell is);
-        False (and *res* failed) when one fails."""
+        False (and *res* failed) when one fails. A try's are typed into its try shell."""
+        if step.of("try"):  # what they start in the background lives on, as the learner's
+            typist.solve(self, self.lesson.steps.index(step), res, cancel)
+            return res.status == "passed"
         for i, a in enumerate(step.actions):
             if a.kind == "solution":
                 r = self._run_action(step, i, a, cancel, a.attrs.get("in") or self.try_in(step))

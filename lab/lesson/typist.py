@@ -16,30 +16,56 @@ import contextlib
 import os
 import re
 import select
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from lab.errors import LabError
 from lab.host import proc_run
+from lab.lesson.model import ActionResult, StepResult
+from lab.lesson.run_events import (
+    ActionFinished,
+    ActionStarted,
+    Output,
+    printed_only,
+    transcript_text,
+)
 
-QUIET = 0.25  # a prompt counts once nothing more was printed for this long
+QUIET = 0.1  # a prompt counts once nothing more was printed for this long
+IDLE = 3.0  # no prompt seen, but nothing printed for this long: type the next line anyway
 _ANSI = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_PROMPT = re.compile(rb"(?:[#$>] )$")  # "(shikumi) # ", a chroot's "# ", a continuation "> "
+_LAB_PROMPT = re.compile(rb"\(shikumi[^)\n]*\) # ")  # the try shell's PS1, wherever it is
+_ANY_PROMPT = re.compile(rb"(?:[#$>] )$")  # a chroot's "# ", a continuation "> " at the end
 
 
 class _Pty:
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, cancel: threading.Event | None = None) -> None:
         self.fd = fd
+        self.cancel = cancel
         self.seen = bytearray()
         self.closed = False
 
-    def read_until_prompt(self, deadline: float) -> None:
-        """Read until the output ends with a prompt and stays quiet, the shell is gone,
-        or *deadline* passes."""
-        quiet_since = None
+    def _ready(self, since: int, after_enter: bool) -> bool:
+        """Has a prompt appeared since byte *since* (after the echoed Enter, when a line
+        was typed: readline may redraw the prompt before it)?"""
+        new = _ANSI.sub(b"", bytes(self.seen[since:])).replace(b"\r", b"")
+        if after_enter:
+            nl = new.find(b"\n")
+            if nl < 0:
+                return False
+            new = new[nl + 1 :]
+        return bool(_LAB_PROMPT.search(new) or _ANY_PROMPT.search(new[-200:]))
+
+    def wait_prompt(self, deadline: float, since: int, after_enter: bool) -> None:
+        """Read until a prompt appeared after *since* and the output stays quiet (output
+        a background job prints after the prompt does not matter), the shell is gone,
+        nothing was printed for IDLE s, or *deadline* passes."""
+        last = time.monotonic()
         while not self.closed:
             now = time.monotonic()
-            if now >= deadline:
+            if now >= deadline or (self.cancel is not None and self.cancel.is_set()):
                 return
             ready, _, _ = select.select([self.fd], [], [], min(QUIET / 2, deadline - now))
             if ready:
@@ -51,13 +77,11 @@ class _Pty:
                     self.closed = True
                     return
                 self.seen += chunk
-                quiet_since = None
+                last = time.monotonic()
                 continue
-            tail = _ANSI.sub(b"", bytes(self.seen[-200:])).replace(b"\r", b"")
-            if _PROMPT.search(tail):
-                quiet_since = quiet_since or now
-                if now - quiet_since >= QUIET:
-                    return
+            quiet = now - last
+            if quiet >= IDLE or (quiet >= QUIET and self._ready(since, after_enter)):
+                return
 
     def type(self, line: str) -> None:
         if not self.closed:
@@ -66,7 +90,12 @@ class _Pty:
 
 
 def type_lines(
-    argv: Sequence[str], lines: Sequence[str], *, timeout: float, cwd: Path | None = None
+    argv: Sequence[str],
+    lines: Sequence[str],
+    *,
+    timeout: float,
+    cwd: Path | None = None,
+    cancel: threading.Event | None = None,
 ) -> str:
     """Type *lines* into the interactive shell *argv*, one per prompt, then `exit`.
     Returns what the terminal showed (escape sequences and all)."""
@@ -78,17 +107,18 @@ def type_lines(
         )
     finally:
         os.close(slave)
-    term = _Pty(master)
+    term = _Pty(master, cancel)
     deadline = time.monotonic() + timeout
     try:
-        term.read_until_prompt(deadline)
+        term.wait_prompt(deadline, 0, after_enter=False)
         for line in [*lines, "exit", "exit", "exit"]:
             if term.closed or time.monotonic() >= deadline:
                 break
+            since = len(term.seen)
             term.type(line)
-            term.read_until_prompt(deadline)
+            term.wait_prompt(deadline, since, after_enter=True)
         while not term.closed and time.monotonic() < deadline:
-            term.read_until_prompt(deadline)
+            term.wait_prompt(deadline, len(term.seen), after_enter=True)
         try:
             p.wait(timeout=max(0.1, min(2.0, deadline - time.monotonic())))
         except Exception:
@@ -98,3 +128,31 @@ def type_lines(
             proc_run.stop(p)
         os.close(master)
     return term.seen.decode(errors="replace")
+
+
+def solve(runner: Any, index: int, res: StepResult, cancel: threading.Event | None = None) -> None:
+    """A try step's solutions typed, line by line, into the step's own try shell (the one
+    the learner gets: the same process context, directory, environment and recorded
+    session); the step's checks then read that shell's session as they would a learner's.
+    *runner* is the lesson's ``Runner``; *res* fails if the solution cannot be typed."""
+    step = runner.lesson.steps[index]
+    try:
+        lines = [
+            line
+            for a in step.of("solution")
+            for line in runner.vars.fill_shell(a.body.strip()).splitlines()
+        ]
+        argv = runner.shell(index)
+    except LabError as e:
+        res.status, res.reason = "failed", f"solution: {e.message}"
+        return
+    shown = "\n".join(lines)
+    runner._emit(ActionStarted(step.id, index, "solution", shown))
+    timeout = float(step.timeout or 60.0) + 10.0
+    seen = type_lines(argv, lines, timeout=timeout, cwd=runner.work, cancel=cancel)
+    printed = printed_only(transcript_text(seen.encode()))
+    for line in printed.strip("\n").splitlines():
+        runner._emit(Output(step.id, index, "stdout", line))
+    r = ActionResult("solution", shown, exit=0, stdout=printed)
+    res.actions.append(r)
+    runner._emit(ActionFinished(step.id, index, r))
