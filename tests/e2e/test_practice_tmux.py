@@ -102,6 +102,8 @@ def test_practice_beside_the_app_in_tmux(tmp_path: Path) -> None:
         t("send-keys", "-t", app, "4")
         t.wait(app, "Step 4/8")
         t("send-keys", "-t", app, "r")
+        t.wait(app, "Only this step")  # steps 2-3 did not run in this session: run 4 alone
+        t("send-keys", "-t", app, "Tab", "Enter")
         t.wait(app, "○ a file written to /tmp inside")  # waits for the learner
         t("send-keys", "-t", app, "t")
         end = time.monotonic() + 10
@@ -170,6 +172,8 @@ def test_a_killed_app_leaves_nothing_after_cleanup(tmp_path: Path) -> None:
         t("send-keys", "-t", app, "r")
         t.wait(app, "✓ the runtime environment is in place")
         t("send-keys", "-t", app, "4", "r")
+        t.wait(app, "Only this step")  # steps 2-3 did not run in this session: run 4 alone
+        t("send-keys", "-t", app, "Tab", "Enter")
         t.wait(app, "○ a file written to /tmp inside")
         t("send-keys", "-t", app, "t")
         end = time.monotonic() + 10
@@ -279,6 +283,8 @@ def test_outside_tmux_shikumi_shell_in_a_second_terminal(tmp_path: Path) -> None
         t("send-keys", "-t", app, "r")
         t.wait(app, "✓ the runtime environment is in place")
         t("send-keys", "-t", app, "4", "r")
+        t.wait(app, "Only this step")  # steps 2-3 did not run in this session: run 4 alone
+        t("send-keys", "-t", app, "Tab", "Enter")
         t.wait(app, "shikumi shell")  # the app says where the shell is
         t("new-window", "-t", "app", f"{lab} shell; echo shell-ended; sleep 30")
         second = t("display-message", "-p", "-t", "app:1", "#{pane_id}").strip()
