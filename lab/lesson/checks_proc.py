@@ -204,9 +204,9 @@ def proc_status(p: dict, ctx: Any) -> tuple[bool, str]:
             return False, say("ps.field", lang, who=who, field=k, seen=got, want=want)
         seen.append(say("ps.field.ok", lang, field=k, value=want))
     if has:
-        seen.insert(0, say("ps.holds", lang, caps=", ".join(has)))
+        seen.insert(0, say("ps.holds", lang, caps=say("ps.comma", lang).join(has)))
     if lacks:
-        seen.insert(1 if has else 0, say("ps.lacks", lang, caps=", ".join(lacks)))
+        seen.insert(1 if has else 0, say("ps.lacks", lang, caps=say("ps.comma", lang).join(lacks)))
     if not seen:
         return True, say("ps.found", lang, **held)
     return True, say("ps.ok", lang, what=say("ps.join", lang).join(seen), **held)
