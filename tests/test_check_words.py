@@ -122,28 +122,6 @@ def test_a_command_check_never_quotes_its_command(ctx: Context) -> None:
     assert ok.ok and ok.reason == "what the check's command printed shows eth0, up: “eth0 UP”"
 
 
-def test_path_words_in_both_languages(ctx: Context, tmp_path: Path) -> None:
-    (tmp_path / "f").write_text("x")
-    r = _ev(ctx, "path-exists", "ja", path=str(tmp_path / "f"), type="dir")
-    assert r.reason == f"{tmp_path / 'f'} はファイルで、ディレクトリではない"
-    r = _ev(ctx, "file-contains", "ja", path=str(tmp_path / "f"), pattern="^y", says="y の行")
-    assert r.reason == f"{tmp_path / 'f'}にy の行はまだ見つからない。最後の行：「x」"
-
-
-def test_every_sentence_has_both_languages_with_the_same_blanks() -> None:
-    en, ja = check_words.WORDS["en"], check_words.WORDS["ja"]
-    assert set(en) == set(ja)
-    fields = string.Formatter()
-    for key in en:
-        names_en = {f for _, f, _, _ in fields.parse(en[key]) if f}
-        names_ja = {f for _, f, _, _ in fields.parse(ja[key]) if f}
-        assert names_en == names_ja, key
-        words = re.sub(r"\{\w+\}", "", ja[key])
-        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", words) or not re.search(
-            r"[a-z]{4}", words
-        ), f"{key}: {ja[key]!r} reads as English"
-
-
 def test_proc_status_says_what_it_expected_and_saw_in_both_languages(ctx: Context) -> None:
     """proc-status, on this test's own process: its reasons come from check_words."""
     mine = Path("/proc/self/status").read_text()
@@ -161,10 +139,14 @@ def _pid(ctx: Context) -> int:
 
 
 def test_proc_status_by_cmdline_never_quotes_its_pattern(ctx: Context) -> None:
-    p = {"cmdline": r"^no-such-program \d+ [^x]*$", "says": "a no-such-program"}
+    p = {
+        "cmdline": r"^no-such-program \d+ [^x]*$",
+        "says": "the command line of a program that does not exist",
+        "says_ja": "存在しないプログラムのコマンドライン",
+    }
     for lang, want in (
-        ("en", "no running process has a no-such-program"),
-        ("ja", "a no-such-programを持つプロセスは動いていない"),
+        ("en", "no running process has the command line of a program that does not exist"),
+        ("ja", "存在しないプログラムのコマンドラインを持つプロセスは動いていない"),
     ):
         r = _ev(ctx, "proc-status", lang, **p)
         assert not r.ok and r.reason == want
@@ -189,3 +171,25 @@ def test_proc_status_names_the_missing_capability(ctx: Context) -> None:
         assert r.reason.startswith(f"pid {_pid(ctx)} does not hold {missing[0]}, expected it to")
     r = _ev(ctx, "proc-status", "ja", pid="self", has_caps=["not_a_cap"])
     assert r.reason == "確認に、カーネルにないケーパビリティが書かれている：「not_a_cap」"
+
+
+def test_path_words_in_both_languages(ctx: Context, tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    r = _ev(ctx, "path-exists", "ja", path=str(tmp_path / "f"), type="dir")
+    assert r.reason == f"{tmp_path / 'f'} はファイルで、ディレクトリではない"
+    r = _ev(ctx, "file-contains", "ja", path=str(tmp_path / "f"), pattern="^y", says="y の行")
+    assert r.reason == f"{tmp_path / 'f'}にy の行はまだ見つからない。最後の行：「x」"
+
+
+def test_every_sentence_has_both_languages_with_the_same_blanks() -> None:
+    en, ja = check_words.WORDS["en"], check_words.WORDS["ja"]
+    assert set(en) == set(ja)
+    fields = string.Formatter()
+    for key in en:
+        names_en = {f for _, f, _, _ in fields.parse(en[key]) if f}
+        names_ja = {f for _, f, _, _ in fields.parse(ja[key]) if f}
+        assert names_en == names_ja, key
+        words = re.sub(r"\{\w+\}", "", ja[key])
+        assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", words) or not re.search(
+            r"[a-z]{4}", words
+        ), f"{key}: {ja[key]!r} reads as English"

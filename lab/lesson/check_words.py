@@ -57,8 +57,6 @@ _EN: dict[str, str] = {
     "proc.none": "“{name}” has not been started yet: run the step that starts it first",
     "proc.dead": "“{name}” (pid {pid}) is not running any more",
     "proc.ok": "“{name}” is running as pid {pid}",
-    "var.out": "step “{of}” has not run yet: run it first (r)",
-    "var.pid": "“{name}” has not been started yet: run the step that starts it first",
     # proc-status: one process's /proc/PID/status
     "ps.who.docker": "container {name}",
     "ps.who.runc": "runc container {id}",
@@ -82,6 +80,8 @@ _EN: dict[str, str] = {
     "ps.comma": ", ",
     "ps.ok": "{who}: {what} (CapEff {mask}: {count} capabilities)",
     "ps.found": "{who} is running (CapEff {mask}: {count} capabilities)",
+    "var.out": "step “{of}” has not run yet: run it first (r)",
+    "var.pid": "“{name}” has not been started yet: run the step that starts it first",
     "broke": "the check broke: {why}",
 }
 
@@ -130,8 +130,6 @@ _JA: dict[str, str] = {
     "proc.none": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
     "proc.dead": "「{name}」（pid {pid}）はもう動いていない",
     "proc.ok": "「{name}」は pid {pid} で動いている",
-    "var.out": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
-    "var.pid": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
     "ps.who.docker": "コンテナ {name}",
     "ps.who.runc": "runc のコンテナ {id}",
     "ps.who.pid": "pid {pid}",
@@ -154,6 +152,8 @@ _JA: dict[str, str] = {
     "ps.comma": "、",
     "ps.ok": "{who}：{what}（CapEff {mask}：ケーパビリティ {count} 個）",
     "ps.found": "{who} は動いている（CapEff {mask}：ケーパビリティ {count} 個）",
+    "var.out": "ステップ「{of}」はまだ実行されていない。先に実行してください（r）",
+    "var.pid": "「{name}」はまだ起動していない。先にそれを起動するステップを実行してください",
     "broke": "確認が壊れた：{why}",
 }
 
