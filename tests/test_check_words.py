@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.lesson import check_words, checks
+from lab.lesson import check_words, checks, checks_proc
 from lab.lesson.context import Context
 from lab.lesson.execute import Completed
 from lab.lesson.model import ActionResult
@@ -120,6 +120,57 @@ def test_a_command_check_never_quotes_its_command(ctx: Context) -> None:
     )
     ok = _ev(ctx, "command", run="echo eth0 UP", pattern=r"^eth0\s+UP$", says="eth0, up")
     assert ok.ok and ok.reason == "what the check's command printed shows eth0, up: “eth0 UP”"
+
+
+def test_proc_status_says_what_it_expected_and_saw_in_both_languages(ctx: Context) -> None:
+    """proc-status, on this test's own process: its reasons come from check_words."""
+    mine = Path("/proc/self/status").read_text()
+    nnp = next(ln.split()[1] for ln in mine.splitlines() if ln.startswith("NoNewPrivs:"))
+    ok = _ev(ctx, "proc-status", "ja", pid="self", fields={"NoNewPrivs": nnp})
+    assert ok.ok and ok.reason.startswith(f"pid {_pid(ctx)}：NoNewPrivs は {nnp}（CapEff ")
+    bad = _ev(ctx, "proc-status", "ja", pid="self", fields={"NoNewPrivs": "7"})
+    assert not bad.ok and bad.reason == f"pid {_pid(ctx)}：NoNewPrivs は {nnp}（期待は 7）"
+    bad = _ev(ctx, "proc-status", "en", pid="self", fields={"Nope": "1"})
+    assert bad.reason == f"pid {_pid(ctx)}: Nope is absent, expected 1"
+
+
+def _pid(ctx: Context) -> int:
+    return ctx.pid("self")
+
+
+def test_proc_status_by_cmdline_never_quotes_its_pattern(ctx: Context) -> None:
+    p = {
+        "cmdline": r"^no-such-program \d+ [^x]*$",
+        "says": "the command line of a program that does not exist",
+        "says_ja": "存在しないプログラムのコマンドライン",
+    }
+    for lang, want in (
+        ("en", "no running process has the command line of a program that does not exist"),
+        ("ja", "存在しないプログラムのコマンドラインを持つプロセスは動いていない"),
+    ):
+        r = _ev(ctx, "proc-status", lang, **p)
+        assert not r.ok and r.reason == want
+    r = _ev(ctx, "proc-status", "ja", cmdline=r"^no-such-program \d+$")
+    assert r.reason == "この確認が探しているコマンドラインを持つプロセスは動いていない"
+    assert not any(bit in r.reason for bit in REGEX_BITS)
+
+
+def test_proc_status_names_the_missing_capability(ctx: Context) -> None:
+    caps = Path("/proc/self/status").read_text()
+    mask = next(ln.split()[1] for ln in caps.splitlines() if ln.startswith("CapEff:"))
+    held = checks_proc.decode(mask)
+    if held:  # as root: it holds cap_chown and more; says so when told it should not
+        r = _ev(ctx, "proc-status", "ja", pid="self", lacks_caps=[held[0]])
+        assert not r.ok
+        assert r.reason.startswith(f"pid {_pid(ctx)} はまだ {held[0]} を持っている。")
+        assert f"ケーパビリティ {len(held)} 個" in r.reason
+    missing = [f"cap_{c}" for c in checks_proc.CAP_NAMES if f"cap_{c}" not in held]
+    if missing:
+        r = _ev(ctx, "proc-status", "en", pid="self", has_caps=[missing[0]])
+        assert not r.ok
+        assert r.reason.startswith(f"pid {_pid(ctx)} does not hold {missing[0]}, expected it to")
+    r = _ev(ctx, "proc-status", "ja", pid="self", has_caps=["not_a_cap"])
+    assert r.reason == "確認に、カーネルにないケーパビリティが書かれている：「not_a_cap」"
 
 
 def test_path_words_in_both_languages(ctx: Context, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,14 @@ def _check(ctx: Context, **params: object) -> tuple[bool, str]:
     return r.ok, r.reason
 
 
+def _exec_done(pid: int) -> None:
+    """Until execve has set up the new program's arguments, /proc/PID/cmdline is empty
+    (Popen returns as soon as exec has begun): wait for them, at most 5 s."""
+    deadline = time.monotonic() + 5
+    while not Path(f"/proc/{pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_proc_status_reads_the_process(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     mine = Path("/proc/self/status").read_text()
@@ -120,13 +129,14 @@ def test_proc_status_reads_the_process(tmp_path: Path) -> None:
     # a process found by its command line: a sleep with an unusual argument
     p = subprocess.Popen(["sleep", "30.25"])
     try:
+        _exec_done(p.pid)
         ok, why = _check(ctx, cmdline=r"^sleep 30\.25$", fields={"NoNewPrivs": "0"})
         assert ok, why
     finally:
         p.kill()
         p.wait(timeout=10)
     ok, why = _check(ctx, cmdline=r"^sleep 30\.25$")
-    assert not ok and "no process" in why
+    assert not ok and why == "no running process has the command line this check looks for"
     assert "needs one of" in _check(ctx, has_caps=["net_raw"])[1]
     assert not _check(ctx, pid="self", has_caps=["not_a_cap"])[0]
 

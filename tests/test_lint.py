@@ -52,6 +52,9 @@ REG = Registry(
         "output-matches": spec_from(
             {"pattern": (str, True), "of": (str, False), "message": (str, True), **SAYS}
         ),
+        "proc-status": spec_from(
+            {"pid": (PID, False), "cmdline": (str, False), "message": (str, True), **SAYS}
+        ),
         "ns-differ": spec_from(
             {
                 "a": (PID, True),

@@ -4,7 +4,9 @@ its capabilities, its seccomp mode, no_new_privs — for lessons 19–20.
 The process is found from the world, never from what was typed: a pid (or a
 spawned name), a Docker container by name (its pid from `docker inspect`), a runc
 container under the lab's runc root (its pid from `runc state`), or the newest
-process whose command line matches a pattern (a marker the try asks for).
+process whose command line matches a pattern (a marker the try asks for; ``says``
+/``says_ja`` put it in words). Its reasons come from lab/lesson/check_words.py in
+the learner's language: what was expected and what was seen, never a pattern.
 Registered in ``lab.lesson.checks`` (KINDS, REQUIRED, ONE_OF, handlers).
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.errors import LabError
+from lab.lesson.check_words import say
 from lab.safety import procs
 
 # capability(7) numbers, as <linux/capability.h> names them (capsh --decode prints these)
@@ -71,6 +74,9 @@ KINDS: dict[str, dict[str, Any]] = {
         "docker": str,
         "runc": str,
         "cmdline": str,
+        # what the cmdline pattern looks for, in words (a reason never quotes the pattern)
+        "says": str,
+        "says_ja": str,
         "has_caps": list,
         "lacks_caps": list,
         "fields": dict,
@@ -86,25 +92,26 @@ def decode(hexmask: str) -> list[str]:
     return [f"cap_{c}" for i, c in enumerate(CAP_NAMES) if n >> i & 1]
 
 
-def _cap(name: str) -> str:
+def _cap(name: str, lang: str) -> str:
     n = str(name).strip().lower()
     n = n if n.startswith("cap_") else "cap_" + n
     if n[4:] not in CAP_NAMES:
-        raise LabError(f"unknown capability {name!r}")
+        raise LabError(say("ps.cap.unknown", lang, name=name))
     return n
 
 
-def status(pid: int) -> dict[str, str]:
+def status(pid: int, lang: str = "en") -> dict[str, str]:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
     except OSError as e:
-        raise LabError(f"cannot read /proc/{pid}/status: {e.strerror}") from None
+        path = f"/proc/{pid}/status"
+        raise LabError(say("cannot.read", lang, path=path, why=e.strerror)) from None
     return dict(
         (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in text.splitlines())
     )
 
 
-def _docker_pid(name: str) -> int:
+def _docker_pid(name: str, lang: str) -> int:
     from lab.host.dockerhost import with_docker_host
 
     r = subprocess.run(
@@ -115,29 +122,35 @@ def _docker_pid(name: str) -> int:
         timeout=10,
     )
     if r.returncode != 0:
-        raise LabError(f"Docker has no container {name!r}")
+        raise LabError(say("ps.docker.none", lang, name=name))
     st = (json.loads(r.stdout) or [{}])[0].get("State") or {}
     if not st.get("Running"):
-        raise LabError(f"container {name!r} is not running")
+        raise LabError(say("ps.docker.stopped", lang, name=name))
     return int(st.get("Pid") or 0)
 
 
-def _runc_pid(cid: str, home: str) -> int:
+def _runc_pid(cid: str, home: str, lang: str) -> int:
     from lab.ops import runc
 
-    st = runc.state(runc.root_of(Path(home)), cid)
+    root = runc.root_of(Path(home))
+    st = runc.state(root, cid)
     if st is None:
-        raise LabError(f"runc (--root {runc.root_of(Path(home))}) has no container {cid!r}")
+        raise LabError(say("ps.runc.none", lang, id=cid, root=root))
     if st.status != "running":
-        raise LabError(f"runc container {cid!r} is {st.status}, not running")
+        raise LabError(say("ps.runc.state", lang, id=cid, status=st.status))
     return st.pid
 
 
-def _by_cmdline(pattern: str) -> int:
+def _says(p: dict, lang: str) -> str:
+    says = str((p.get("says_ja") if lang == "ja" else None) or p.get("says") or "")
+    return says or say("ps.says.default", lang)
+
+
+def _by_cmdline(p: dict, lang: str) -> int:
     try:
-        rx = re.compile(pattern)
+        rx = re.compile(str(p["cmdline"]))
     except re.error as e:
-        raise LabError(f"bad pattern /{pattern}/: {e}") from None
+        raise LabError(say("ps.cmdline.bad", lang, why=e)) from None
     me = os.getpid()
     found: list[tuple[int, int]] = []
     for name in os.listdir("/proc"):
@@ -150,40 +163,53 @@ def _by_cmdline(pattern: str) -> int:
         if raw and rx.search(raw.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")):
             found.append((procs.starttime(int(name)) or 0, int(name)))
     if not found:
-        raise LabError(f"no process's command line matches /{pattern}/")
+        raise LabError(say("ps.cmdline.none", lang, says=_says(p, lang)))
     return max(found)[1]
 
 
 def _find(p: dict, ctx: Any) -> tuple[int, str]:
+    lang = ctx.lang
     if p.get("docker"):
-        return _docker_pid(str(p["docker"])), f"container {p['docker']}"
+        name = str(p["docker"])
+        return _docker_pid(name, lang), say("ps.who.docker", lang, name=name)
     if p.get("runc"):
-        return _runc_pid(str(p["runc"]), ctx.fill("{{home}}")), f"runc container {p['runc']}"
-    if p.get("cmdline"):
-        pid = _by_cmdline(str(p["cmdline"]))
-        return pid, f"pid {pid}"
-    pid = ctx.pid(p["pid"])
-    return pid, f"pid {pid}"
+        cid = str(p["runc"])
+        return _runc_pid(cid, ctx.fill("{{home}}"), lang), say("ps.who.runc", lang, id=cid)
+    pid = _by_cmdline(p, lang) if p.get("cmdline") else ctx.pid(p["pid"])
+    return pid, say("ps.who.pid", lang, pid=pid)
 
 
 def proc_status(p: dict, ctx: Any) -> tuple[bool, str]:
+    """Is the process's /proc/PID/status as the check wants? A reason in words:
+    what was expected and what was seen (never the cmdline pattern)."""
+    lang = ctx.lang
+    has = [_cap(c, lang) for c in p.get("has_caps") or []]
+    lacks = [_cap(c, lang) for c in p.get("lacks_caps") or []]
     pid, who = _find(p, ctx)
-    st = status(pid)
-    caps = set(decode(st.get("CapEff", "0")))
+    st = status(pid, lang)
+    mask = st.get("CapEff", "0")
+    caps = set(decode(mask))
+    held = {"who": who, "mask": mask, "count": len(caps)}
+    for c in has:
+        if c not in caps:
+            return False, say("ps.cap.missing", lang, cap=c, **held)
+    for c in lacks:
+        if c in caps:
+            return False, say("ps.cap.extra", lang, cap=c, **held)
     seen = []
-    for c in p.get("has_caps") or []:
-        if _cap(c) not in caps:
-            return False, f"{who}: CapEff {st.get('CapEff')} lacks {_cap(c)}"
-        seen.append(f"+{_cap(c)}")
-    for c in p.get("lacks_caps") or []:
-        if _cap(c) in caps:
-            return False, f"{who}: CapEff {st.get('CapEff')} holds {_cap(c)}"
-        seen.append(f"-{_cap(c)}")
     for k, want in (p.get("fields") or {}).items():
-        if st.get(k) != str(want):
-            return False, f"{who}: {k} is {st.get(k, '(absent)')!r}, not {str(want)!r}"
-        seen.append(f"{k}={want}")
-    return True, f"{who}: {', '.join(seen) or 'found'} (CapEff {st.get('CapEff')})"
+        got = st.get(k)
+        if got != str(want):
+            got = say("ps.absent", lang) if got is None else got
+            return False, say("ps.field", lang, who=who, field=k, seen=got, want=want)
+        seen.append(say("ps.field.ok", lang, field=k, value=want))
+    if has:
+        seen.insert(0, say("ps.holds", lang, caps=say("ps.comma", lang).join(has)))
+    if lacks:
+        seen.insert(1 if has else 0, say("ps.lacks", lang, caps=say("ps.comma", lang).join(lacks)))
+    if not seen:
+        return True, say("ps.found", lang, **held)
+    return True, say("ps.ok", lang, what=say("ps.join", lang).join(seen), **held)
 
 
 HANDLERS = {"proc-status": proc_status}

@@ -225,11 +225,12 @@ class ActionChecks:
             self.add(f.line, f"{label}: needs one of: {', '.join(one)}")
         if f.kind == "view":
             self.view_japanese(f, spec, params, label)
-        if f.kind == "check" and "pattern" in params and "says" in spec:  # never the pattern
+        patterned = "pattern" in params or (f.name == "proc-status" and "cmdline" in params)
+        if f.kind == "check" and patterned and "says" in spec:  # never the pattern
             for key in ("says", "says_ja"):
                 if not params.get(key):
                     self.add(
-                        self.param_line(f, "pattern"),
+                        self.param_line(f, "pattern" if "pattern" in params else "cmdline"),
                         f'{label}: a check with a pattern needs {key} = "…": what the '
                         "pattern looks for, in words (the learner is shown that, never the pattern)",
                     )
