@@ -32,14 +32,26 @@ def shikumi(
     env.update(kw.pop("env", {}) or {})  # type: ignore[arg-type]
     if home is not None:
         env["SHIKUMI_HOME"] = str(home)
-    r = subprocess.run(
-        [sys.executable, "-m", "lab", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=kw.pop("cwd", REPO),
-    )  # type: ignore[arg-type]
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "lab", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            cwd=kw.pop("cwd", REPO),
+        )  # type: ignore[arg-type]
+    except subprocess.TimeoutExpired:
+        # the command was killed mid-step: what it made is in its journal, so undo it
+        # (as a learner would with `shikumi cleanup`) before the test fails
+        subprocess.run(
+            [sys.executable, "-m", "lab", "cleanup"],
+            capture_output=True,
+            env=env,
+            timeout=120,
+            cwd=REPO,
+        )
+        raise
     if check and r.returncode != 0:
         raise AssertionError(
             f"shikumi {' '.join(args)} exited {r.returncode}:\n{r.stdout}\n{r.stderr}"

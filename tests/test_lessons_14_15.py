@@ -199,7 +199,7 @@ def test_netdiagram_draws_fixed_data_in_both_languages() -> None:
     row = next(ln for ln in en.splitlines() if "shkweb-h" in ln)
     assert "eth0" in row
     ja = _text(netdiagram.render(_fixed(), lang="ja"))
-    assert "ホスト（ルートの netns）" in ja and "ポート転送" in ja
+    assert "ホスト（ルートの netns）" in ja and "ポートフォワード" in ja
     assert "virtual switch" not in ja
     none = _text(netdiagram.render(_fixed("none")))
     assert "nothing plugged in" in none and "no route" in none and "lo" in none

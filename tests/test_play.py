@@ -57,7 +57,7 @@ summary = "日本語の概要"
 def test_play_all_json_passes_and_leaks_nothing(tmp_path: Path) -> None:
     need_root()
     need_tool("unshare", "nsenter", "ps")
-    r = shikumi("play", "--all", "--json", home=tmp_path / "home")
+    r = shikumi("play", "--all", "--json", home=tmp_path / "home", timeout=600)
     data = json.loads(r.stdout)  # nothing but the one JSON object
     assert r.returncode == 0, r.stdout + r.stderr
     ids = [x["id"] for x in data["lessons"]]

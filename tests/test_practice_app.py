@@ -49,7 +49,7 @@ async def test_the_app_watches_a_second_terminals_shell(tmp_path, monkeypatch) -
             await wait_for(pilot, lambda: screen.statuses.get("your-turn") == "passed")
             await wait_for(pilot, lambda: "x (0 B)" in panel.text().plain)
             assert "+ files: $SHIKUMI_HOME/work/01-demo/x (0 B)" in panel.text().plain
-            assert "the file x exists" in str(screen.query_one("#checks").render())
+            assert "the file x exists" in screen.bench.checks_shown
             marker = next(a for a in state["argv"] if a.startswith(procs.MARK_VAR + "="))
             await wait_for(pilot, lambda: len(procs.with_marker(marker.split("=", 1)[1])) >= 3)
             await pilot.press("n")  # leaving the step: the shell and its job are killed

@@ -182,6 +182,7 @@ class LessonScreen(AskScreen):
     def action_hint(self) -> None:
         shown = self.ctl.next_hint(self.lang)
         if shown == "shown":
+            self.folded = False  # the hint is at the end of the whole text: unfold to it
             self.refresh_explanation(keep_scroll=True)
         else:
             self.app.notify(
@@ -192,6 +193,7 @@ class LessonScreen(AskScreen):
         if not self.ctl.show_solution():
             self.app.notify(s("step.no_solution", self.lang))
             return False
+        self.folded = False  # the solution is at the end of the whole text: unfold to it
         self.refresh_explanation(keep_scroll=True)
         return True
 
