@@ -184,8 +184,8 @@ COMMANDS: tuple[Command, ...] = (
         "try_it",
         "key.try",
         palette=(
-            "a real shell in the step's context; checks run when you exit",
-            "ステップの環境で本物のシェル。exit でチェック",
+            "a real shell in the step's context; the checks follow each command",
+            "ステップの環境で本物のシェル。コマンドごとにチェック",
         ),
         help=(
             "t",
