@@ -13,6 +13,14 @@ import re
 import string
 
 _EN: dict[str, str] = {
+    # how a command of the step ended (the runner's notes)
+    "run.cancelled": "cancelled",
+    "run.timeout": "timed out after {seconds} s (its whole process group was killed)",
+    "run.nostart": "could not start: {error}",
+    "run.cut": " (output cut)",
+    "run.exited": "exited {status}",
+    "run.expected.ok": "expected to fail with status {status}: it did",
+    "run.expected.bad": "expected to fail with status {status}, but it exited {exit}",
     # where the text came from
     "where.step": "this step's output",
     "where.step.stderr": "this step's error output",
@@ -91,6 +99,13 @@ _EN: dict[str, str] = {
 }
 
 _JA: dict[str, str] = {
+    "run.cancelled": "取り消しました",
+    "run.timeout": "{seconds} 秒で時間切れ（プロセスグループごと終了させました）",
+    "run.nostart": "起動できませんでした：{error}",
+    "run.cut": "（出力は途中まで）",
+    "run.exited": "終了ステータス {status}",
+    "run.expected.ok": "終了ステータス {status} で失敗するはずで、そのとおりになりました",
+    "run.expected.bad": "終了ステータス {status} で失敗するはずが、{exit} で終了しました",
     "where.step": "このステップの出力",
     "where.step.stderr": "このステップのエラー出力",
     "where.step.both": "このステップの出力（標準出力と標準エラー）",

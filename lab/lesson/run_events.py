@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from lab.lesson import execute
+from lab.lesson.check_words import say
 from lab.lesson.model import ActionResult, CheckResult, StepResult, ViewResult
 
 
@@ -75,20 +76,22 @@ def printed_only(transcript: str) -> str:
     return "\n".join(ln for ln in transcript.split("\n") if not _PROMPT.match(ln))
 
 
-def judge(c: execute.Completed, expected: int | None, timeout: float) -> tuple[bool, str]:
-    """(ok, note) for a finished command against its expected status."""
+def judge(
+    c: execute.Completed, expected: int | None, timeout: float, lang: str = "en"
+) -> tuple[bool, str]:
+    """(ok, note) for a finished command against its expected status, in *lang*."""
     if c.cancelled:
-        return False, "cancelled"
+        return False, say("run.cancelled", lang)
     if c.timed_out:
-        return False, f"timed out after {timeout:g} s (its whole process group was killed)"
+        return False, say("run.timeout", lang, seconds=f"{timeout:g}")
     if c.error:
-        return False, f"could not start: {c.error}"
-    cut = " (output cut)" if c.truncated else ""
+        return False, say("run.nostart", lang, error=c.error)
+    cut = say("run.cut", lang) if c.truncated else ""
     if expected is None:
-        return True, (f"exited {c.exit}" if c.exit else "") + cut
+        return True, (say("run.exited", lang, status=c.exit) if c.exit else "") + cut
     if c.exit == expected:
-        note = f"expected to fail with status {expected}: it did" if expected else ""
+        note = say("run.expected.ok", lang, status=expected) if expected else ""
         return True, note + cut
     if expected:
-        return False, f"expected to fail with status {expected}, but it exited {c.exit}{cut}"
-    return False, f"exited {c.exit}{cut}"
+        return False, say("run.expected.bad", lang, status=expected, exit=c.exit) + cut
+    return False, say("run.exited", lang, status=c.exit) + cut

@@ -150,7 +150,7 @@ class Runner(TryShell):
             on_line=lambda stream, text: self._emit(Output(step.id, index, stream, text)),
         )
         expected = None if kind == "cleanup" else a.expect
-        ok, note = judge(c, expected, timeout)
+        ok, note = judge(c, expected, timeout, self.lang)
         r = ActionResult(
             kind,
             shown,
