@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -236,6 +237,12 @@ def test_cgusage_samples_a_real_cgroup(journal: Journal) -> None:
             assert c.limit is None  # the host's cpu cgroup has no quota
         with pytest.raises(ValueError):
             cgusage.collect(ctx, show="pids")
+        # Esc mid-sampling: the view stops at the next sample, with what it has so far
+        cancel = threading.Event()
+        ctx.cancel = cancel
+        threading.Timer(0.3, cancel.set).start()
+        e = cgusage.collect(ctx, pid=p.pid, show="pids", seconds=10, samples=100)
+        assert cancel.is_set() and 2 <= len(e.points) < 100, len(e.points)
     finally:
         p.kill()
         p.wait()

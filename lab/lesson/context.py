@@ -4,6 +4,7 @@ the output of earlier steps, and a way to run a short command."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,7 @@ class Context:
     spawned: dict[str, Spawned] = field(default_factory=dict)
     runner: CommandRunner | None = None
     tries: frozenset[str] = frozenset()  # ids of the steps the learner works in (a try)
+    cancel: threading.Event | None = None  # the running step's Esc: views that wait stop early
 
     def fill(self, text: str) -> str:
         return self.vars.fill(text)

@@ -49,8 +49,7 @@ DEFAULT_TIMEOUT = 60.0
 CLEANUP_TIMEOUT = 30.0
 
 
-class _Cancelled(Exception):
-    pass
+class _Cancelled(Exception): ...
 
 
 class Runner(TryShell):
@@ -271,7 +270,7 @@ class Runner(TryShell):
     ) -> StepResult:
         step = self.lesson.steps[index]
         t0 = time.monotonic()
-        self.ctx.step_id = step.id
+        self.ctx.step_id, self.ctx.cancel = step.id, cancel
         miss = self.missing(step)
         if miss:
             res = StepResult(step.id, "skipped", reason="missing " + "; ".join(miss))
@@ -287,10 +286,9 @@ class Runner(TryShell):
         try:
             self._step_body(step, res, cancel, solution)
         except _Cancelled:
-            res.status, res.reason = "cancelled", "cancelled: what this step started was undone"
-        if res.status == "cancelled" or (cancel is not None and cancel.is_set()):
             res.status = "cancelled"
-            res.reason = res.reason or "cancelled: what this step started was undone"
+        if res.status == "cancelled" or (cancel is not None and cancel.is_set()):
+            res.status, res.reason = "cancelled", "cancelled: what this step started was undone"
             self.journal.rollback(mark)
             self._forget_after(mark)
         res.seconds = time.monotonic() - t0
@@ -319,6 +317,8 @@ class Runner(TryShell):
         if solution and not self.run_solutions(step, res, cancel):
             return None
         for a in step.of("view"):
+            if cancel is not None and cancel.is_set():
+                raise _Cancelled
             v = self._view(step, a)
             res.views.append(v)
             if v.error:

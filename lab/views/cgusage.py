@@ -133,6 +133,15 @@ def _cpu_quota(cg: cgroups.Cgroup) -> float | None:
     return q / per if q and q > 0 and per else None
 
 
+def _waited_out(ctx: Any, seconds: float) -> bool:
+    """Sleep between samples; True when the step was cancelled meanwhile."""
+    cancel = getattr(ctx, "cancel", None)
+    if cancel is None:
+        time.sleep(seconds)
+        return False
+    return bool(cancel.wait(seconds))
+
+
 def _proc_cpu_usec(pid: int) -> int | None:
     """utime + stime of *pid* (for v1 when the process's cpuacct is not the lab's cgroup)."""
     try:
@@ -218,8 +227,8 @@ def collect(ctx: Any, **p: Any) -> Usage:
         if show == "cpu" and s.cpu_usage_usec is None and pid is not None:
             s.cpu_usage_usec = _proc_cpu_usec(pid)
         raw.append(s)
-        if i < n - 1:
-            time.sleep(seconds / (n - 1))
+        if i < n - 1 and _waited_out(ctx, seconds / (n - 1)):
+            break  # Esc: the step is cancelled, the samples so far are enough
     points, limit, counters = from_samples(show, raw, _cpu_quota(cg) if show == "cpu" else None)
     return Usage(
         show,
