@@ -24,6 +24,7 @@ from lab.lesson.model import StepResult
 from lab.tui import engine
 from lab.tui.app import ShikumiApp
 from lab.tui.screens.confirm import ConfirmScreen
+from lab.tui.screens.predict import PredictScreen
 
 LESSONS = Path(__file__).resolve().parent.parent / "lessons"
 # lesson: (step, what must be on screen once it ran: the step's point)
@@ -112,7 +113,8 @@ def lesson_app(home: Path, lesson_id: str, lang: str = "en") -> ShikumiApp:
 
 async def run_point(pilot, big: bool = False) -> None:
     """Press r on the step (answering "only this step" to the question about the earlier
-    steps), and wait for its result."""
+    steps, and a wrong guess to its predict question if it has one: the longest reveal),
+    and wait for its result."""
     app = pilot.app
     await app.workers.wait_for_complete()
     if big:
@@ -123,6 +125,10 @@ async def run_point(pilot, big: bool = False) -> None:
     assert isinstance(app.screen, ConfirmScreen)  # the earlier steps did not run here
     await pilot.press("tab", "enter")
     await pilot.pause()
+    if isinstance(app.screen, PredictScreen):
+        wrong = next(i for i in (1, 2) if i - 1 != app.screen.prediction.answer)
+        await pilot.press(str(wrong))
+        await pilot.pause()
     await app.workers.wait_for_complete()
     await pilot.pause(0.2)
     assert screen.running is None

@@ -96,3 +96,30 @@ def test_the_player_asks_then_reveals(tmp_path: Path) -> None:
     )
     assert asked < ran < revealed, out
     assert "✗ 6 * 7 — $(( )) is arithmetic" in out
+
+
+def test_play_json_carries_the_question_unanswered_and_the_gate_ignores_it(tmp_path: Path) -> None:
+    """Headless, nobody answers: `play` never waits for a choice (its stdin is a pipe
+    here, not a terminal); --json carries each question with "chosen": null, and the
+    progress keeps no prediction. The solve gate runs the lesson as before."""
+    import json
+
+    need_tool("bash")
+    folder = write_lesson(tmp_path / "lessons", "98-predict", LESSON)
+    home = tmp_path / "home"
+    r = shikumi("play", str(folder), "--json", home=home, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (lesson,) = json.loads(r.stdout)["lessons"]
+    assert lesson["passed"] == 1
+    (asked,) = lesson["predictions"]
+    assert asked["step"] == "guess" and asked["chosen"] is None and asked["answer"] == 0
+    assert asked["question"] == "What does `echo $((6 * 7))` print?"
+    assert [c["text"] for c in asked["choices"]] == ["42", "6 * 7"]
+    assert asked["choices"][1]["why"].startswith("$(( )) is arithmetic")
+    from lab.lesson.progress import Progress
+
+    assert Progress.load(home).step_record("98-predict", "guess").predictions == ()
+    gate = shikumi("play", str(folder), "--verify-tries", "--json", home=home, timeout=60)
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    (gated,) = json.loads(gate.stdout)["lessons"]
+    assert "predictions" not in gated and gated["failed"] == 0

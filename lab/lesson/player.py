@@ -62,11 +62,14 @@ class LessonReport:
     leaked: list[str] = field(default_factory=list)
     changes: list[dict[str, Any]] | None = None  # per step: what its run changed
     tries: list[dict[str, Any]] | None = None  # --verify-tries: one verdict per try and round
+    predictions: list[dict[str, Any]] = field(default_factory=list)  # asked, never answered
 
     def to_json(self) -> dict[str, Any]:
         extra = {} if self.changes is None else {"changes": self.changes}
         if self.tries is not None:
             extra["tries"] = self.tries
+        if self.predictions:
+            extra["predictions"] = self.predictions
         return {
             "id": self.id,
             "steps": self.steps,
@@ -230,9 +233,14 @@ def play_lesson(
             if tracked is not None and rep.changes is not None:
                 rep.changes.append({"step": step.id, "changes": changes.to_json(tracked.after())})
             results.append(r)
-            for a in step.of("predict"):
-                for line in predict.reveal(predict.of(a.params, lang), None, lang):
+            for a in step.of("predict"):  # nobody to answer: the question, then the reveal
+                p = predict.of(a.params, lang)
+                for line in predict.reveal(p, None, lang):
                     console.print(Text(line, style="yellow"))
+                rep.predictions.append(
+                    {"step": step.id, "question": p.question, "answer": p.answer, "chosen": None}
+                    | {"choices": [{"text": c.text, "why": c.why} for c in p.choices]}
+                )
             style = _STATUS_STYLE.get(r.status, "")
             word = t(r.status, lang)
             console.print(

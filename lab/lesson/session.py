@@ -270,6 +270,7 @@ class LessonSession(StepNotes):
         self.statuses.clear()
         self.hints_shown.clear()
         self.solution_shown.clear()
+        self.forget_picks()
         self.index = 0
         return error
 

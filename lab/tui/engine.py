@@ -179,6 +179,15 @@ class ProgressStore:
 
             return applog.record("saving progress", e)
 
+    def predictions(self, lesson: Lesson, step_id: str) -> list[str]:
+        """The choices kept for a step's predict questions, in order."""
+        if self._p is None:
+            return []
+        try:
+            return list(self._p.step_record(lesson.id, step_id).predictions)
+        except Exception:
+            return []
+
     def first_unfinished(self, lesson: Lesson) -> int:
         if self._p is None:
             return 0

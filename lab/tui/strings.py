@@ -268,3 +268,29 @@ _JA.update(
         "status.chain": "先にステップ {step} を実行し、そのあとステップ {target} へ",
     }
 )
+
+# predict, then run: the question before a step runs, the reveal after it (issue 17)
+_EN.update(
+    {
+        "predict.title": "Predict first: what will happen?",
+        "predict.keys": "1–{n} or ↑↓ Enter: your guess · s: run without guessing · Esc: back (nothing runs)",
+        "predict.skip": "Run without guessing",
+        "predict.reveal": "Your prediction",
+        "predict.right": "right",
+        "predict.wrong": "not this time",
+        "predict.answer": "Answer",
+        "predict.none": "You ran it without guessing.",
+    }
+)
+_JA.update(
+    {
+        "predict.title": "実行の前に予想: どうなるでしょう?",
+        "predict.keys": "1–{n} または ↑↓ Enter: 予想を選ぶ · s: 予想せずに実行 · Esc: 戻る (実行しない)",
+        "predict.skip": "予想せずに実行",
+        "predict.reveal": "あなたの予想",
+        "predict.right": "当たり",
+        "predict.wrong": "はずれ",
+        "predict.answer": "答え",
+        "predict.none": "予想せずに実行しました。",
+    }
+)

@@ -31,7 +31,6 @@ from lab.tui.widgets.bench import Bench
 from lab.tui.widgets.explain import (
     Explanation,
     commands_of,
-    folded_text,
     paragraphs,
     step_markdown,
 )
@@ -142,9 +141,7 @@ class LessonScreen(AskScreen):
         if index == 0 and self.lesson.intro_in(lang).strip():
             md = self.lesson.intro_in(lang).strip() + "\n\n" + md
         self.explanation.show(md, keep_scroll, stay)
-        self.explanation.query_one("#explain-fold").update(
-            folded_text(self.step, index + 1, len(self.lesson.steps), lang, self.fill_prose)
-        )
+        self.explanation.query_one("#explain-fold").update(self.folded_summary())
 
     def show_requirements(self) -> None:
         """Before running: if the machine lacks what the step needs, say what and how to fix it."""
@@ -208,6 +205,8 @@ class LessonScreen(AskScreen):
         missing = [] if deps_checked else self.ctl.not_run_before(self.index)
         if missing:  # the step builds on earlier ones this session has not run: offer them
             self.ask_deps(missing, solution)
+            return
+        if self.ask_prediction(solution):  # a predict question first (screens/lesson_ask.py)
             return
         self.end_practice()  # the stage is set again: so is the learner's turn (t again)
         self.bench.setup(self.step, self.lang, bool(commands_of(self.step)))
@@ -298,6 +297,7 @@ class LessonScreen(AskScreen):
             bench.transcript.note(s("bench.no_commands", lang), "dim italic")
         if result.checks:
             bench.show_checks(result.checks, pending=waits)
+        self.show_reveal()
         bench.show_point()
         if waits:
             self.offer_second_terminal()  # outside tmux: `shikumi shell` gets this step

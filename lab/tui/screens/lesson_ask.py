@@ -1,15 +1,24 @@
-"""The lesson screen's questions: before a reset throws progress away, and when a step
-is run whose earlier steps this session has not run (offer to run them first, then it).
-Answers come from ``ConfirmScreen`` (a small modal, in the app's language).
+"""The lesson screen's questions: before a reset throws progress away, when a step
+is run whose earlier steps this session has not run (offer to run them first, then it),
+and a step's predict question before it runs (asked once; its reveal after the run).
+Answers come from ``ConfirmScreen`` and ``PredictScreen`` (small modals, in the app's
+language).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual.widgets import Static
+
+from lab.lesson import serving
 from lab.tui.screens.confirm import ConfirmScreen, yes
 from lab.tui.screens.lesson_layout import LayoutScreen
+from lab.tui.screens.predict import PredictScreen
 from lab.tui.strings import s
+from lab.tui.widgets.explain import folded_text
+from lab.tui.widgets.reveal import reveal_text
 
 
 def _numbers(indexes: list[int]) -> str:
@@ -24,6 +33,7 @@ def _numbers(indexes: list[int]) -> str:
 
 
 class AskScreen(LayoutScreen):
+    explanation: Any
     chain: list[int]
     chain_solution = False
     results: dict[int, Any]
@@ -67,6 +77,48 @@ class AskScreen(LayoutScreen):
                 self.action_run(solution, deps_checked=True)
 
         self.app.push_screen(ConfirmScreen(question, choices, lang), chosen)
+
+    def ask_prediction(self, solution: bool) -> bool:
+        """Before the step runs: ask its predict question not answered yet. True when
+        asked (the run follows the answer). Not asked for a step run on the way to the
+        one asked for (a chain), nor where nothing may run (a read-only view)."""
+        index = self.index
+        on_the_way = len(self.chain) > 1 or serving.read_only()
+        pending = None if on_the_way else self.ctl.pending_prediction(index)
+        if pending is None:  # the run starts: the fold shows what runs until the reveal
+            self.show_reveal(reveal=False)
+            return False
+
+        def answered(value: int | str | None) -> None:
+            if value is None:  # Esc: back to the step, nothing runs
+                self.chain = []
+                return
+            self.ctl.predicted(index, value if isinstance(value, int) else None)
+            if self.index == index:
+                self.action_run(solution, deps_checked=True)  # the next question, or the run
+
+        params = self.step.of("predict")[pending].params
+        self.app.push_screen(PredictScreen(params, self.lang), answered)
+        return True
+
+    def folded_summary(self, reveal: bool = True) -> Text:
+        """What the explanation folds to after a run: the step's title and its commands,
+        or, once a step with a predict question ran, its title and the reveal (the
+        commands are in the transcript; the bench keeps its room for the evidence)."""
+        index, lang, steps = self.index, self.lang, self.lesson.steps
+        summary = folded_text(self.step, index + 1, len(steps), lang, self.fill_prose)
+        asks = [a.params for a in self.step.of("predict")]
+        picks = self.ctl.picks(index) if asks else []
+        earlier = self.results.get(index)
+        status = earlier[0].status if earlier is not None else ""
+        if not (reveal and picks) or status in ("", "cancelled", "skipped"):
+            return summary  # not run yet, or the run showed nothing: nothing to reveal
+        title = summary.split("\n")[0]
+        return Text("\n").join([title, reveal_text(asks, picks, lang)])
+
+    def show_reveal(self, reveal: bool = True) -> None:
+        """After a run (or back at a step that ran): the fold with the reveal, if any."""
+        self.explanation.query_one("#explain-fold", Static).update(self.folded_summary(reveal))
 
     def run_chain(self) -> None:
         """Run the next step of ``chain``; an earlier try-it-yourself step runs with its solution."""
