@@ -129,6 +129,7 @@ class _Expect:
             False,
         ),  # rules as typed: "-t nat -A OUTPUT … -m comment --comment shikumi-…"
         "docker": (list, False),  # container names, shikumi-…: `docker rm -f` at the end
+        "images": (list, False),  # Docker image names, shikumi-…: `docker rmi -f` at the end
         "runc": (list, False),  # container ids under HOME/runc: `runc delete --force`
     }
 
@@ -140,6 +141,7 @@ class _Expect:
         lines += [f"#   link {n}" for n in p.get("links") or []]
         lines += [f"#   iptables {r}" for r in p.get("iptables") or []]
         lines += [f"#   docker container {n}" for n in p.get("docker") or []]
+        lines += [f"#   docker image {n}" for n in p.get("images") or []]
         lines += [f"#   runc container {n} (runc --root HOME/runc)" for n in p.get("runc") or []]
         return "\n".join(lines)
 
@@ -156,6 +158,8 @@ class _Expect:
             )
         for name in p.get("docker") or []:
             journal.record("docker-container", str(name))
+        for name in p.get("images") or []:
+            journal.record("docker-image", str(name))
         for cid in p.get("runc") or []:
             runc.record(journal, str(cid))
         n = sum(len(p.get(k) or []) for k in self.PARAMS)
