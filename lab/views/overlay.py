@@ -173,11 +173,12 @@ def _row(d: _Dirs, merged: Path, mounted: bool, path: str, kind: str, lower: int
 
 
 STYLE = {"added": "green", "modified": "yellow", "deleted": "red", "opaque": "magenta"}
-MARK = {"added": "A", "modified": "M", "deleted": "D", "opaque": "O", "unchanged": " "}
+# the letters of `docker diff` (A added, C changed, D deleted); O: an opaque directory
+MARK = {"added": "A", "modified": "C", "deleted": "D", "opaque": "O", "unchanged": " "}
 LABELS = {
     "en": {
         "added": "added",
-        "modified": "modified",
+        "modified": "changed",
         "deleted": "deleted",
         "opaque": "opaque",
         "unchanged": "unchanged",
