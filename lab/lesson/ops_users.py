@@ -21,6 +21,7 @@ class UserAdd:
     ``{{out.STEP}}`` is its uid (its group has the same number when it is free)."""
 
     PARAMS: ClassVar[dict[str, tuple[Any, bool]]] = {"name": (str, True)}
+    GIVES_OUT = True  # {{out.STEP}}: the uid
 
     def describe(self, p: dict[str, Any]) -> str:
         return shlex.join(users.useradd_argv(str(p["name"])))
