@@ -36,9 +36,12 @@ PACKAGES=(
     tree busybox-static iproute2 iptables tmux util-linux procps psmisc kmod
     librsvg2-bin docker.io
     runc crun libcap2-bin jq
+    uidmap rootlesskit slirp4netns
 )
 # runc is also Docker's own runtime here (docker.io depends on Debian's runc): lesson 19
 # runs it by hand, beside crun; libcap2-bin brings capsh (lesson 20); jq reads config.json.
+# uidmap brings newuidmap/newgidmap (subordinate ids), rootlesskit and slirp4netns start
+# a rootless container and give it a network (lesson 21).
 # Only for the test suite (./run.sh test): ruby checks the Vagrantfile's syntax.
 TEST_PACKAGES=(ruby)
 # Debian only (Ubuntu 24.04's chromium is a snap stub, and it has no vagrant):

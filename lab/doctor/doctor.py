@@ -27,6 +27,7 @@ from lab.doctor import (
     overlay_probe,
     runtime_probe,
     tools_probe,
+    userns_probe,
 )
 from lab.doctor.probe import RUN_AS_ROOT, Check, one_line, run
 
@@ -63,7 +64,7 @@ def requirement_names() -> set[str]:
     names |= {f"ns.{t}" for t in ns_probe.NAMESPACES}
     names |= {f"cgroup.{c}" for c in cgroups_probe.CONTROLLERS}
     names |= {f"tool.{t.name}" for t in tools_probe.TOOLS}
-    names |= set(lsm_probe.NAMES) | set(runtime_probe.NAMES)
+    names |= set(lsm_probe.NAMES) | set(runtime_probe.NAMES) | set(userns_probe.NAMES)
     return names
 
 
@@ -113,6 +114,7 @@ def run_checks(home: Path | None = None) -> list[Check]:
         ([("docker.daemon", False)], lambda: [tools_probe.probe_docker_daemon()]),
         ([(n, False) for n in lsm_probe.NAMES], lsm_probe.probe_all),
         ([(n, False) for n in runtime_probe.NAMES], runtime_probe.probe_all),
+        ([(n, False) for n in userns_probe.NAMES], userns_probe.probe_all),
     ]
     with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="doctor") as pool:
         futures = [pool.submit(_guarded, names, fn) for names, fn in tasks]
@@ -126,6 +128,7 @@ def run_checks(home: Path | None = None) -> list[Check]:
         + ["docker.daemon"]
         + list(lsm_probe.NAMES)
         + list(runtime_probe.NAMES)
+        + list(userns_probe.NAMES)
     )
     return [found[n] for n in order if n in found] + [c for n, c in found.items() if n not in order]
 

@@ -52,6 +52,11 @@ TOOLS: tuple[Tool, ...] = (
     Tool("crun", ("--version",), "crun", False),
     Tool("capsh", ("--help",), "libcap2-bin", False, marker="capsh"),
     Tool("jq", ("--version",), "jq", False),
+    # lesson 21: subordinate ids mapped by the setuid helpers, rootless containers
+    Tool("newuidmap", (), "uidmap", False, marker="usage: newuidmap"),
+    Tool("newgidmap", (), "uidmap", False, marker="usage: newgidmap"),
+    Tool("rootlesskit", ("--version",), "rootlesskit", False),
+    Tool("slirp4netns", ("--version",), "slirp4netns", False),
 )
 
 

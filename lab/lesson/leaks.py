@@ -146,6 +146,23 @@ def _runc_containers(home: Path) -> list[str]:
     return found
 
 
+def _users() -> list[str]:
+    """Users named shikumi-… (lesson 21 makes one) and their lines in /etc/subuid and
+    /etc/subgid: a user left behind keeps a uid and subordinate ids on the machine."""
+    found = []
+    for path, what in (
+        ("/etc/passwd", "user"),
+        ("/etc/subuid", "subuid"),
+        ("/etc/subgid", "subgid"),
+    ):
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            continue
+        found += [f"{what} {ln.split(':', 1)[0]}" for ln in lines if ln.startswith("shikumi-")]
+    return found
+
+
 def snapshot(home: Path, session: str) -> Snapshot:
     home_s = str(home)
     things = {f"mount {m.target}" for m in mounts.under(home_s) if m.target != home_s}
@@ -156,6 +173,7 @@ def snapshot(home: Path, session: str) -> Snapshot:
     things |= set(_iptables_rules())
     things |= set(_docker_objects())
     things |= set(_runc_containers(home))
+    things |= set(_users())
     return Snapshot(frozenset(things))
 
 

@@ -120,6 +120,10 @@ LAUNCHERS = frozenset(
         "setpriv",
         "sudo",
         "nohup",
+        # `unshare --map-auto` (or --map-users) forks a helper that runs these, then
+        # exits: followed, they vanish, and the search goes back up (see innermost)
+        "newuidmap",
+        "newgidmap",
     }
 )
 SHELLS = frozenset({"bash", "sh", "dash"})
@@ -149,6 +153,10 @@ def innermost(top: int, wait: float = 2.0, shell_wait: float = 0.3) -> int:
     while True:
         name = comm(pid)
         if not name or not alive(pid):
+            if pid != top and alive(top) and time.monotonic() < deadline:
+                pid = top  # a launcher's short-lived helper ended: look again from the top
+                time.sleep(0.0005)
+                continue
             return pid  # gone (or a zombie): the caller notices
         if name not in LAUNCHERS and not (name in SHELLS and pid == top):
             return pid

@@ -11,12 +11,21 @@ import subprocess
 from pathlib import Path
 
 HOST_TREES = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/etc")
+# The account databases: lesson 21 adds a user (shikumi-…) and cleanup deletes it, so
+# their times change while their content comes back; they are compared by content,
+# the lab's own lines (shikumi-…, which lab_things reports while they exist) left out.
+# Their backups (passwd- …) and the lock are rewritten by every useradd/userdel: not compared.
+ACCOUNT_FILES = tuple(
+    f"/etc/{n}" for n in ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
+)
+ACCOUNT_SKIP = (*(f + "-" for f in ACCOUNT_FILES), "/etc/.pwd.lock")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def lab_things(home: Path | None = None) -> list[str]:
     """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
-    cgroups, marked processes, Docker containers and images named shikumi…, and (with
+    cgroups, marked processes, Docker containers and images named shikumi…, users named
+    shikumi-… and their subordinate-id lines, and (with
     *home*) runc and crun containers under the lab's roots HOME/runc and HOME/crun
 
     With *home*, a marked process whose environment names another lab home
@@ -71,6 +80,17 @@ def lab_things(home: Path | None = None) -> list[str]:
         with contextlib.suppress(OSError):
             found.append(f"process {name} {Path(f'/proc/{name}/comm').read_text().strip()}")
     found += _docker_things()
+    for path, what in (
+        ("/etc/passwd", "user"),
+        ("/etc/subuid", "subuid"),
+        ("/etc/subgid", "subgid"),
+    ):
+        with contextlib.suppress(OSError):
+            found += [
+                f"{what} {ln.split(':', 1)[0]}"
+                for ln in Path(path).read_text().splitlines()
+                if ln.startswith("shikumi-")
+            ]
     if home is not None:  # runc/crun containers under the lab's own roots (HOME/runc, HOME/crun)
         for tool in ("runc", "crun"):
             root = Path(home) / tool
@@ -131,6 +151,11 @@ def host_fingerprint(hash_files: list[str] | None = None) -> dict[str, str]:
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
             for n in names:
                 p = os.path.join(dirpath, n)
+                if p in ACCOUNT_SKIP:
+                    continue
+                if p in ACCOUNT_FILES:
+                    fp[p] = _account_content(p)
+                    continue
                 try:
                     st = os.lstat(p)
                 except OSError:
@@ -142,6 +167,16 @@ def host_fingerprint(hash_files: list[str] | None = None) -> dict[str, str]:
         except OSError as e:
             fp["sha256 " + p] = f"unreadable: {e}"
     return fp
+
+
+def _account_content(path: str) -> str:
+    """sha256 of an account database without the lab's own lines, and its mode."""
+    try:
+        st = os.lstat(path)
+        lines = [ln for ln in Path(path).read_text().splitlines() if not ln.startswith("shikumi-")]
+    except OSError as e:
+        return f"unreadable: {e}"
+    return f"{hashlib.sha256(chr(10).join(lines).encode()).hexdigest()}:{st.st_mode:o}"
 
 
 def lesson_files() -> list[str]:
