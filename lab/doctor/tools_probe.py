@@ -52,6 +52,12 @@ TOOLS: tuple[Tool, ...] = (
     Tool("crun", ("--version",), "crun", False),
     Tool("capsh", ("--help",), "libcap2-bin", False, marker="capsh"),
     Tool("jq", ("--version",), "jq", False),
+    # lesson 22: a registry of the lab's own, and two readers of images
+    Tool("docker-registry", ("--version",), "docker-registry", False),
+    Tool("skopeo", ("--version",), "skopeo", False),
+    Tool("umoci", ("--version",), "umoci", False),
+    Tool("curl", ("--version",), "curl", False),
+    Tool("sha256sum", ("--version",), "coreutils", False),
 )
 
 

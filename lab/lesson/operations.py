@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from lab.errors import LabError
-from lab.lesson import ops_containers, ops_docker, ops_images, ops_netvol, ops_oci, ops_runtime
+from lab.lesson import (
+    ops_containers,
+    ops_docker,
+    ops_images,
+    ops_netvol,
+    ops_oci,
+    ops_registry,
+    ops_runtime,
+)
 from lab.lesson.op_result import OpResult
 from lab.ops import rootfs, runc
 from lab.safety.home import require_inside
@@ -204,6 +212,7 @@ def _registry() -> dict[str, Any]:
         ops_netvol.OPS,
         ops_runtime.OPS,
         ops_oci.OPS,
+        ops_registry.OPS,
     ):
         clash = set(ops) & set(part)
         if clash:

@@ -19,6 +19,7 @@ KINDS = (
     "docker-container",
     "docker-image",
     "runc-container",
+    "registry",
 )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.host import mounts
-from lab.safety import procs, undo_runc
+from lab.safety import procs, undo_registry, undo_runc
 from lab.safety.entry import Entry, UndoResult
 from lab.safety.home import is_inside
 from lab.safety.remove import safe_rmtree
@@ -87,6 +87,8 @@ def validate(entry: Entry, home: Path) -> str:
             return f"the lab's Docker containers and images are named shikumi… (got {t!r})"
     elif k == "runc-container":
         return undo_runc.validate(entry, home)
+    elif k == "registry":
+        return undo_registry.validate(entry, home)
     elif k == "process":
         marker = entry.meta.get("marker", "")
         if not isinstance(marker, str) or not marker.startswith("shikumi-"):
@@ -336,6 +338,7 @@ HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "docker-container": _undo_docker,
     "docker-image": _undo_docker,
     "runc-container": undo_runc.undo,
+    "registry": undo_registry.undo,
 }
 
 
