@@ -213,7 +213,7 @@ def test_every_try_needs_the_learner_and_its_solution_passes(tmp_path: Path) -> 
         finally:
             report = runner.finish()
         assert report.ok, [r.action for r in report.results if not r.ok]
-    assert tries == ["layer", "pull"]
+    assert tries == ["layer", "pull", "tag"]
     assert _left(tmp_path / "home", pulled_before) == []
 
 
