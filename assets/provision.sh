@@ -37,11 +37,15 @@ PACKAGES=(
     librsvg2-bin docker.io
     runc crun libcap2-bin jq
     uidmap rootlesskit slirp4netns
+    docker-registry skopeo umoci curl
 )
 # runc is also Docker's own runtime here (docker.io depends on Debian's runc): lesson 19
 # runs it by hand, beside crun; libcap2-bin brings capsh (lesson 20); jq reads config.json.
 # uidmap brings newuidmap/newgidmap (subordinate ids), rootlesskit and slirp4netns start
 # a rootless container and give it a network (lesson 21).
+# Lesson 22 starts docker-registry itself on 127.0.0.1 (the package's own service, on
+# :5000 of every address, is stopped and disabled where systemd started it), pushes to it
+# with curl, reads images with skopeo and umoci.
 # Only for the test suite (./run.sh test): ruby checks the Vagrantfile's syntax.
 TEST_PACKAGES=(ruby)
 # Debian only (Ubuntu 24.04's chromium is a snap stub, and it has no vagrant):
@@ -146,6 +150,12 @@ install_packages() {  # install_packages PACKAGE...
         installed "$p" || die "package $p did not install"
     done
     say "system packages: installed ${#missing[@]}"
+    for p in "${missing[@]}"; do
+        if [ "$p" = docker-registry ] && has_systemd; then
+            note "docker-registry: the lab starts its own on 127.0.0.1; stopping the package's service (:5000)"
+            systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+        fi
+    done
 }
 
 # ---------------------------------------------------------------- docker ---

@@ -57,6 +57,12 @@ TOOLS: tuple[Tool, ...] = (
     Tool("newgidmap", (), "uidmap", False, marker="usage: newgidmap"),
     Tool("rootlesskit", ("--version",), "rootlesskit", False),
     Tool("slirp4netns", ("--version",), "slirp4netns", False),
+    # lesson 22: a registry of the lab's own, and two readers of images
+    Tool("docker-registry", ("--version",), "docker-registry", False),
+    Tool("skopeo", ("--version",), "skopeo", False),
+    Tool("umoci", ("--version",), "umoci", False),
+    Tool("curl", ("--version",), "curl", False),
+    Tool("sha256sum", ("--version",), "coreutils", False),
 )
 
 

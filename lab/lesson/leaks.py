@@ -16,6 +16,7 @@ from lab.host import mounts
 from lab.host.dockerhost import DEFAULT_SOCKET, with_docker_host
 from lab.safety import journal, procs
 from lab.safety.undo import RULE_COMMENT
+from lab.safety.undo_registry import LOCAL_IMAGE_RE
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_DEPTH = 4
@@ -131,9 +132,26 @@ def _docker_objects() -> list[str]:
             return []  # no daemon answering: nothing of the lab's can be in it
         names = [n.lstrip("/") for c in containers for n in c.get("Names") or []]
         tags = [t for i in images for t in i.get("RepoTags") or []]
+        # an image pulled by digest from the lab's registry has no tag, only a digest
+        tags += [d for i in images for d in i.get("RepoDigests") or []]
     found = [f"docker container {n}" for n in names if n.startswith("shikumi-")]
-    found += [f"docker image {t}" for t in tags if t.startswith("shikumi-")]
+    found += [
+        f"docker image {t}" for t in tags if t.startswith("shikumi-") or _from_lab_registry(t)
+    ]
     return found
+
+
+def _from_lab_registry(ref: str) -> bool:
+    """127.0.0.1:PORT/shikumi…:TAG or …@sha256:…: pulled from a registry of lesson 22."""
+    repo = ref.split("@", 1)[0] if "@" in ref else ref.rsplit(":", 1)[0]
+    return bool(LOCAL_IMAGE_RE.match(repo))
+
+
+def _registries(home: Path) -> list[str]:
+    """The registries' directories under HOME/registry (one per running registry of
+    lesson 22: its config, storage and log; removed with it)."""
+    root = home / "registry"
+    return [f"registry {root / n}" for n in _names(str(root), "") if (root / n).is_dir()]
 
 
 def _runc_containers(home: Path) -> list[str]:
@@ -174,6 +192,7 @@ def snapshot(home: Path, session: str) -> Snapshot:
     things |= set(_docker_objects())
     things |= set(_runc_containers(home))
     things |= set(_users())
+    things |= set(_registries(home))
     return Snapshot(frozenset(things))
 
 

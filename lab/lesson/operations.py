@@ -22,6 +22,7 @@ from lab.lesson import (
     ops_images,
     ops_netvol,
     ops_oci,
+    ops_registry,
     ops_runtime,
     ops_users,
 )
@@ -217,6 +218,7 @@ def _registry() -> dict[str, Any]:
         ops_runtime.OPS,
         ops_oci.OPS,
         ops_users.OPS,
+        ops_registry.OPS,
     ):
         clash = set(ops) & set(part)
         if clash:

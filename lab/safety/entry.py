@@ -20,6 +20,7 @@ KINDS = (
     "docker-image",
     "runc-container",
     "user",
+    "registry",
 )
 
 

@@ -88,11 +88,19 @@ def cgroup_create(j: Journal, path: str | os.PathLike[str]) -> Entry:
 
 
 def spawn(
-    j: Journal, argv: Sequence[str], name: str, env: dict[str, str] | None = None, **popen: object
+    j: Journal,
+    argv: Sequence[str],
+    name: str,
+    env: dict[str, str] | None = None,
+    entry: Entry | None = None,
+    **popen: object,
 ) -> tuple[subprocess.Popen, Entry]:
     """Start a long-running process in its own session, marked so cleanup finds it
-    (and every descendant that keeps the environment) even after a crash."""
-    entry = j.record("process", name)  # its marker, shikumi-SESSION-SEQ, is its own
+    (and every descendant that keeps the environment) even after a crash. *entry*:
+    one already recorded with its own ``marker`` (a ``registry``), instead of a
+    new ``process`` entry."""
+    if entry is None:
+        entry = j.record("process", name)  # its marker, shikumi-SESSION-SEQ, is its own
     environ = dict(os.environ if env is None else env)
     environ[procs.MARK_VAR] = entry.meta["marker"]
     p = subprocess.Popen(list(argv), env=environ, start_new_session=True, **popen)  # type: ignore[call-overload]

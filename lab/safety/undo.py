@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.host import mounts
-from lab.safety import procs, undo_runc, undo_user
+from lab.safety import procs, undo_registry, undo_runc, undo_user
 from lab.safety.entry import Entry, UndoResult
 from lab.safety.home import is_inside
 from lab.safety.remove import safe_rmtree
@@ -89,6 +89,8 @@ def validate(entry: Entry, home: Path) -> str:
         return undo_runc.validate(entry, home)
     elif k == "user":
         return undo_user.validate(entry, home)
+    elif k == "registry":
+        return undo_registry.validate(entry, home)
     elif k == "process":
         marker = entry.meta.get("marker", "")
         if not isinstance(marker, str) or not marker.startswith("shikumi-"):
@@ -339,6 +341,7 @@ HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "docker-image": _undo_docker,
     "runc-container": undo_runc.undo,
     "user": undo_user.undo,
+    "registry": undo_registry.undo,
 }
 
 

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from lab.safety.undo_registry import LOCAL_IMAGE_RE
+
 HOST_TREES = ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/etc")
 # The account databases: lesson 21 adds a user (shikumi-…) and cleanup deletes it, so
 # their times change while their content comes back; they are compared by content,
@@ -24,9 +26,10 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 def lab_things(home: Path | None = None) -> list[str]:
     """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
-    cgroups, marked processes, Docker containers and images named shikumi…, users named
-    shikumi-… and their subordinate-id lines, and (with
-    *home*) runc and crun containers under the lab's roots HOME/runc and HOME/crun
+    cgroups, marked processes (a registry of lesson 22 too), Docker containers and images
+    named shikumi… or pulled from 127.0.0.1:PORT/shikumi…, users named shikumi-… and their
+    subordinate-id lines, and (with *home*) runc and crun containers under the lab's roots
+    HOME/runc and HOME/crun and registries' folders
 
     With *home*, a marked process whose environment names another lab home
     (SHIKUMI_HOME=…) is another lab's, not ours; one without it (a container's
@@ -96,6 +99,9 @@ def lab_things(home: Path | None = None) -> list[str]:
             root = Path(home) / tool
             with contextlib.suppress(OSError):
                 found += [f"{tool} container {n}" for n in os.listdir(root) if (root / n).is_dir()]
+        reg = Path(home) / "registry"  # lesson 22's registries: config, storage, log
+        with contextlib.suppress(OSError):
+            found += [f"registry {reg / n}" for n in os.listdir(reg) if (reg / n).is_dir()]
     return sorted(found)
 
 
@@ -133,7 +139,8 @@ def _docker_things() -> list[str]:
         out += [
             f"docker image {n}"
             for n in r.stdout.split()
-            if n.startswith("shikumi") and not n.startswith("shikumi-fresh")
+            if (n.startswith("shikumi") and not n.startswith("shikumi-fresh"))
+            or LOCAL_IMAGE_RE.match(n.rsplit(":", 1)[0])  # pulled from lesson 22's registry
         ]
     return out
 
