@@ -115,6 +115,18 @@ def _docker_things() -> list[str]:
             for n in r.stdout.split()
             if n.startswith("shikumi") and not n.startswith("shikumi-fresh")
         ]
+    try:
+        r = subprocess.run(
+            ["docker", "network", "ls", "--format", "{{.Name}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return [*out, "docker: no answer within 30 s"]
+    if r.returncode == 0:
+        out += [f"docker network {n}" for n in r.stdout.split() if n.startswith("shikumi")]
     return out
 
 
