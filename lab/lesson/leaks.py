@@ -112,7 +112,7 @@ def _docker_cli(args: list[str], env: dict[str, str]) -> list[str] | None:
 
 
 def _docker_objects() -> list[str]:
-    """Docker containers and images named shikumi-… (the lab names every one it makes
+    """Docker containers, images and networks named shikumi-… (the lab names every one it makes
     so), if a daemon answers; none if there is no daemon. Asked over the daemon's unix
     socket (a few ms, where two `docker` commands take ~50 ms); `docker ps -a` /
     `docker images` when DOCKER_HOST is not a unix socket."""
@@ -121,6 +121,7 @@ def _docker_objects() -> list[str]:
     if host and not host.startswith("unix://"):
         names = _docker_cli(["ps", "-a", "--format", "{{.Names}}"], env) or []
         tags = _docker_cli(["images", "--format", "{{.Repository}}:{{.Tag}}"], env) or []
+        nets = _docker_cli(["network", "ls", "--format", "{{.Name}}"], env) or []
     else:
         sock = host.removeprefix("unix://") or DEFAULT_SOCKET
         if not os.path.exists(sock):
@@ -128,16 +129,19 @@ def _docker_objects() -> list[str]:
         try:
             containers = _docker_get(sock, "/containers/json?all=1")
             images = _docker_get(sock, "/images/json")
+            networks = _docker_get(sock, "/networks")
         except (OSError, ValueError, http.client.HTTPException):
             return []  # no daemon answering: nothing of the lab's can be in it
         names = [n.lstrip("/") for c in containers for n in c.get("Names") or []]
         tags = [t for i in images for t in i.get("RepoTags") or []]
         # an image pulled by digest from the lab's registry has no tag, only a digest
         tags += [d for i in images for d in i.get("RepoDigests") or []]
+        nets = [str(n.get("Name", "")) for n in networks]
     found = [f"docker container {n}" for n in names if n.startswith("shikumi-")]
     found += [
         f"docker image {t}" for t in tags if t.startswith("shikumi-") or _from_lab_registry(t)
     ]
+    found += [f"docker network {n}" for n in nets if n.startswith("shikumi-")]
     return found
 
 

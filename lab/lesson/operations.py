@@ -139,6 +139,7 @@ class _Expect:
         ),  # rules as typed: "-t nat -A OUTPUT … -m comment --comment shikumi-…"
         "docker": (list, False),  # container names, shikumi-…: `docker rm -f` at the end
         "images": (list, False),  # Docker image names, shikumi-…: `docker rmi -f` at the end
+        "networks": (list, False),  # Docker network names, shikumi-…: `docker network rm`
         "runc": (list, False),  # container ids under HOME/runc: `runc delete --force`
     }
 
@@ -149,6 +150,7 @@ class _Expect:
         lines += [f"#   network namespace {n}" for n in p.get("netns") or []]
         lines += [f"#   link {n}" for n in p.get("links") or []]
         lines += [f"#   iptables {r}" for r in p.get("iptables") or []]
+        lines += [f"#   docker network {n}" for n in p.get("networks") or []]
         lines += [f"#   docker container {n}" for n in p.get("docker") or []]
         lines += [f"#   docker image {n}" for n in p.get("images") or []]
         lines += [f"#   runc container {n} (runc --root HOME/runc)" for n in p.get("runc") or []]
@@ -165,6 +167,9 @@ class _Expect:
             journal.record(
                 "iptables", f"{table}/{chain}", table=table, chain=chain, rule=spec, by_comment=True
             )
+        # a network before the containers: undone after them (the journal undoes newest first)
+        for name in p.get("networks") or []:
+            journal.record("docker-network", str(name))
         for name in p.get("docker") or []:
             journal.record("docker-container", str(name))
         for name in p.get("images") or []:

@@ -18,6 +18,7 @@ KINDS = (
     "cgcontrol",
     "docker-container",
     "docker-image",
+    "docker-network",
     "runc-container",
     "user",
     "registry",

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lab.host import mounts
-from lab.safety import procs, undo_registry, undo_runc, undo_user
+from lab.safety import procs, undo_docker, undo_registry, undo_runc, undo_user
 from lab.safety.entry import Entry, UndoResult
 from lab.safety.home import is_inside
 from lab.safety.remove import safe_rmtree
@@ -31,7 +31,7 @@ _NAME_RE = re.compile(r"^shk[A-Za-z0-9_.-]{0,60}$")
 _LINK_RE = re.compile(r"^shk[A-Za-z0-9_.-]{0,12}$")  # IFNAMSIZ is 16 with the NUL
 _DOCKER_RE = re.compile(
     r"^shikumi[A-Za-z0-9_.:/-]{0,120}$"
-)  # docker-container / docker-image names
+)  # docker-container / docker-image / docker-network names
 # sysctls the lab may change (and restores): forwarding, and settings of its own links
 _SYSCTL_RE = re.compile(r"^net\.ipv4\.(ip_forward|conf\.shk[A-Za-z0-9_-]{0,12}\.[a-z_]+)$")
 
@@ -82,9 +82,11 @@ def validate(entry: Entry, home: Path) -> str:
             return "a cgcontrol entry names a cgroup.subtree_control file"
         if not re.match(r"^[a-z_]{1,32}$", str(entry.meta.get("controller", ""))):
             return "a cgcontrol entry needs its controller's name"
-    elif k in ("docker-container", "docker-image"):
+    elif k in ("docker-container", "docker-image", "docker-network"):
         if not _DOCKER_RE.match(t):
-            return f"the lab's Docker containers and images are named shikumi… (got {t!r})"
+            return (
+                f"the lab's Docker containers, images and networks are named shikumi… (got {t!r})"
+            )
     elif k == "runc-container":
         return undo_runc.validate(entry, home)
     elif k == "user":
@@ -283,50 +285,6 @@ def _undo_dir(e: Entry, home: Path) -> str:
     return f"removed ({n} entries)"
 
 
-def _docker_clients_for(name: str) -> list[int]:
-    """docker CLI processes still working on *name* (a lab killed mid-`docker import`
-    leaves its client running: the daemon would finish the image after cleanup)."""
-    from lab.host.procfs import cmdline
-
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            args = cmdline(int(pid))
-            if args and os.path.basename(args[0]) == "docker" and any(name in a for a in args[1:]):
-                found.append(int(pid))
-    return found
-
-
-def _undo_docker(e: Entry, home: Path) -> str:
-    """`docker rm -f NAME` / `docker rmi -f NAME`; a name already gone is fine."""
-    from lab.host.dockerhost import with_docker_host
-
-    if not shutil.which("docker"):
-        return "docker not installed: nothing to remove"
-    procs.kill_all(_docker_clients_for(e.target))
-    env = with_docker_host(dict(os.environ))
-    what = ["rm", "-f"] if e.kind == "docker-container" else ["rmi", "-f"]
-    inspect = ["container" if e.kind == "docker-container" else "image", "inspect", e.target]
-    removed = False
-    for _ in range(5):  # the daemon may still be finishing what a killed client sent
-        r = subprocess.run(
-            ["docker", *what, e.target], capture_output=True, text=True, timeout=60, env=env
-        )
-        if r.returncode == 0:
-            removed = True
-        elif "no such" not in r.stderr.lower():
-            raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
-        time.sleep(0.2)
-        if (
-            subprocess.run(
-                ["docker", *inspect], capture_output=True, timeout=60, env=env
-            ).returncode
-            != 0
-        ):
-            break
-    return "removed" if removed else "already gone"
-
-
 HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "process": _undo_process,
     "mount": _undo_mount,
@@ -337,8 +295,9 @@ HANDLERS: dict[str, Callable[[Entry, Path], str]] = {
     "dir": _undo_dir,
     "sysctl": _undo_sysctl,
     "cgcontrol": _undo_cgcontrol,
-    "docker-container": _undo_docker,
-    "docker-image": _undo_docker,
+    "docker-container": undo_docker.undo,
+    "docker-image": undo_docker.undo,
+    "docker-network": undo_docker.undo,
     "runc-container": undo_runc.undo,
     "user": undo_user.undo,
     "registry": undo_registry.undo,

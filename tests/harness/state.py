@@ -142,6 +142,18 @@ def _docker_things() -> list[str]:
             if (n.startswith("shikumi") and not n.startswith("shikumi-fresh"))
             or LOCAL_IMAGE_RE.match(n.rsplit(":", 1)[0])  # pulled from lesson 22's registry
         ]
+    try:
+        r = subprocess.run(
+            ["docker", "network", "ls", "--format", "{{.Name}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return [*out, "docker: no answer within 30 s"]
+    if r.returncode == 0:
+        out += [f"docker network {n}" for n in r.stdout.split() if n.startswith("shikumi")]
     return out
 
 
