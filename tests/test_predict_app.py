@@ -298,3 +298,32 @@ def test_snapshot_the_reveal_of_a_wrong_guess(snap_compare, tmp_path):
 
 def test_snapshot_the_reveal_in_japanese(snap_compare, tmp_path):
     assert snap_compare(predict_app(tmp_path, "ja"), run_before=guess_wrong, terminal_size=SIZE)
+
+
+async def test_a_step_run_on_the_way_is_not_asked_the_asked_for_step_is(lab):
+    """Jumping to step 2 and answering "run them first": step 1 runs on the way with no
+    question (the learner did not ask for it), then step 2's question comes before it runs."""
+    lessons, home = lab
+    two = LESSON.replace(
+        "## Plain {#plain}\nNo question here.\n",
+        "## Plain {#plain}\nNo question here.\n"
+        + LESSON[LESSON.index("```predict") : LESSON.index("```run")],
+    )
+    (lessons / "01-predict" / "lesson.md").write_text(two)
+    app = make_app(lab)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_lesson(pilot)
+        await pilot.press("2", "r")
+        await pilot.pause()
+        await pilot.press("y")  # run step 1 first
+        await settle(pilot)
+        assert screen.statuses.get("guess") == "passed"  # ran on the way, not asked
+        assert isinstance(app.screen, PredictScreen)  # step 2's own question
+        assert screen.index == 1 and "plain" not in screen.statuses
+        await pilot.press("1")
+        await settle(pilot)
+        assert screen.statuses["plain"] == "passed" and not screen.chain
+        assert "✓ Your prediction: 1. 42 — right" in revealed(screen)
+    progress = Progress.load(home)
+    assert progress.step_record("01-predict", "guess").predictions == ()
+    assert progress.step_record("01-predict", "plain").predictions == ("1",)

@@ -14,7 +14,7 @@ The format (version 1)::
                   "steps": [{"id": "ldd", "title": {"en": "...", "ja": "..."},
                              "status": "passed", "done": true, "at": 1795000000, "attempts": 2,
                              "hints": 1, "solutions": 0, "seconds": 95.0,
-                             "predictions": ["b"]}]}]}
+                             "predictions": ["2"]}]}]}
 
 Every bundled lesson is listed with every step, in order (a step never reached
 has status "" and zeros), then any lesson the progress knows but the lab no

@@ -8,14 +8,15 @@
     p.is_complete(lesson)
     p.reset("05-libraries")
     p.note("05-libraries", "ldd", attempt=True, hints=1, solution=True, seconds=12.5,
-           prediction="b")        # what the learner did on a step (saved at once)
+           prediction="2")        # what the learner did on a step (saved at once)
     p.step_record("05-libraries", "ldd")   # a full StepRecord (zeros where nothing is known)
 
 Each step's record in the file: ``status`` and ``at`` (the last run's verdict and
 when), and what the learner did: ``attempts`` (the times the step's checks judged
 a run or a try), ``hints`` (hints shown), ``solutions`` (times the solution was
 shown or run), ``seconds`` (time the step was on screen, each visit capped at
-``VISIT_CAP``), ``predictions`` (the choices made at a predict question, in order).
+``VISIT_CAP``), ``predictions`` (the choices made at a predict question, in order:
+the number the learner saw, "1"…, or "-" for a run without a guess).
 Every one of them is optional: older files have only ``status`` and ``at``.
 
 A corrupt file is kept as progress.json.bak. Saving never raises (progress is a
