@@ -70,14 +70,18 @@ def read_mounts(pid: int) -> frozenset[str]:
 
 def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
     """The mounts of *pid*, and of each process in *roots* (the spawned containers)
-    whose mount namespace is another one, as ``pid N: TARGET (…)``: a bind mount made
+    whose mount namespace is another one (neither *pid*'s nor the lab's), as
+    ``pid N: TARGET (…)``: a bind mount made
     with ``nsenter -t N -m mount …`` shows, though the host's table has none."""
     out = set(read_mounts(pid))
-    seen = set()
+    try:  # the lab's own table is the host's: a shell on the host is no container
+        seen = {os.readlink("/proc/self/ns/mnt")}
+    except OSError:
+        seen = set()
     for p in (pid, *roots[:MOUNT_ROOTS]):
         try:
             ns = os.readlink(f"/proc/{p}/ns/mnt")
-            if ns in seen:
+            if ns in seen and p != pid:
                 continue
             seen.add(ns)
             if p != pid:
