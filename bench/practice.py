@@ -163,6 +163,8 @@ def idle_cpu(seconds: float = 10.0) -> tuple[float, float, str]:
             app.keys("4")
             _wait(app, "Step 4/8")
             app.keys("r")
+            _wait(app, "Only this step")  # steps 2-3 did not run here: run 4 alone
+            app.keys("Tab", "Enter")
             _wait(app, "○ a file written")
             time.sleep(1.0)
             base_cpu, base_wall = sample(app.pid)

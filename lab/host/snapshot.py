@@ -1,7 +1,8 @@
 """A snapshot of the kernel state a step is about, seen from one process's context.
 
 ``take(scope)`` reads, for the process ``scope.pid`` (whose namespaces count):
-its mount table (/proc/PID/mountinfo), the namespaces of it and of the processes
+its mount table (/proc/PID/mountinfo) and the spawned containers' (lab/host/nsview.py),
+the hostname it sees, the namespaces of it and of the processes
 under ``scope.roots``, the named network namespaces, links/addresses/routes of its
 network namespace (one bounded ``ip -j -batch -``, entered with ``nsenter -n`` when
 it is not the lab's own), the nat and filter rules (one bounded ``iptables-save``),
@@ -25,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lab.host import proc_run
+from lab.host.nsview import hostname_of, mounts_seen, unescape
 
 KINDS = (
     "mounts",
@@ -79,23 +81,6 @@ class Snapshot:
         return self.kinds.get(kind, frozenset())
 
 
-def _unescape(s: str) -> str:
-    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n")
-
-
-def read_mounts(pid: int) -> frozenset[str]:
-    """``TARGET (FSTYPE SOURCE)`` for every mount of *pid*'s mount namespace."""
-    out = set()
-    with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="replace") as f:
-        for line in f:
-            left, _, right = line.partition(" - ")
-            fields, rest = left.split(), right.split()
-            if len(fields) < 5 or len(rest) < 2:
-                continue
-            out.add(f"{_unescape(fields[4])} ({rest[0]} {_unescape(rest[1])})")
-    return frozenset(out)
-
-
 def _ns_of(pid: int) -> list[str]:
     found = []
     for t in NS_TYPES:
@@ -107,8 +92,12 @@ def _ns_of(pid: int) -> list[str]:
 
 
 def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
-    """The namespaces of *pid* and of every process in *tree*, and the named netns."""
+    """The namespaces of *pid* and of every process in *tree*, the named netns, and
+    the hostname *pid* sees (its UTS namespace's: `hostname NAME` shows)."""
     out = set(_ns_of(pid))
+    name = hostname_of(pid)
+    if name:
+        out.add(f"hostname {name}")
     for p in tree:
         out.update(_ns_of(p))
     with contextlib.suppress(OSError):
@@ -340,7 +329,7 @@ def take(scope: Scope) -> Snapshot:
     table = stat_all() if kinds & {"processes", "namespaces"} else {}
     tree = tree_of(scope.roots, table) if table else []
     readers = {
-        "mounts": lambda: read_mounts(scope.pid),
+        "mounts": lambda: mounts_seen(scope.pid, scope.roots),
         "namespaces": lambda: read_namespaces(scope.pid, tree),
         "cgroups": read_cgroups,
         "processes": lambda: read_processes(tree, table),
@@ -384,9 +373,9 @@ def overlay_uppers(pid: int, under: str = "") -> list[str]:
         fields, rest = left.split(), right.split()
         if len(fields) < 5 or len(rest) < 3 or rest[0] != "overlay":
             continue
-        if under and not _unescape(fields[4]).startswith(under):
+        if under and not unescape(fields[4]).startswith(under):
             continue
         for opt in rest[2].split(","):
             if opt.startswith("upperdir="):
-                out.append(_unescape(opt[len("upperdir=") :]))
+                out.append(unescape(opt[len("upperdir=") :]))
     return out

@@ -34,10 +34,11 @@ OUTPUT_MARK = b"\x1b]7770;o\x07"  # bash's PS0: the command line ended, its outp
 # bash resets PS1 when it starts, so its prompt is set again before each prompt by
 # this constant (the values come from the environment; promptvars off: never expanded)
 PROMPT_COMMAND = 'shopt -u promptvars; PS1="$SHIKUMI_PS1"; PS0="$SHIKUMI_PS0"'
-# sh (dash, busybox) as root sets its own PS1 at start; it reads $ENV first: this
-# constant file, handed to it on fd 3 (read through the container's /proc when mounted)
-SH_RC = 'PS1="$SHIKUMI_PS1"\n'
-SH_ENV = "/proc/self/fd/3"
+# sh (dash, busybox) takes PS1 from its environment, but the recorder starts it
+# through `bash -c`, which drops PS1 from what it passes on: this constant command sets
+# it again from $SHIKUMI_PS1 and becomes the interactive shell ("$0": the shell's own
+# path). No rc file: a container without /proc could not read one handed on an fd.
+SH_START = 'PS1="$SHIKUMI_PS1"; export PS1; exec "$0" -i'
 _LABEL = re.compile(r"[^A-Za-z0-9._:-]")
 
 
@@ -104,6 +105,7 @@ class TryShell:
         entry = self.journal.record("process", f"try:{step.id}", marker=marker)
         self.__dict__.setdefault("_try_entries", {}).setdefault(index, []).append(entry)
         env = {
+            **self.vars.shell_environ(),  # $SHIKUMI_OUT_<step>, $SHIKUMI_PID_<name>
             procs.MARK_VAR: marker,
             "SHIKUMI_HOME": str(self.journal.home),
             "SHIKUMI_WORK": str(self.work),
@@ -118,14 +120,18 @@ class TryShell:
         else:
             pid = self.ctx.pid(name)
             sh = execute.shell_in(pid)
-            interactive = [sh, "--norc", "--noprofile", "-i"] if sh.endswith("bash") else [sh, "-i"]
+            if sh.endswith("bash"):
+                interactive = [sh, "--norc", "--noprofile", "-i"]
+            else:
+                interactive = [sh, "-c", SH_START, sh]
             inner = execute.container_argv(pid, interactive)
         mark, out_mark = PROMPT_MARK.decode(), OUTPUT_MARK.decode()
         if sh.endswith("bash"):
             env["SHIKUMI_PS1"] = f"\\[{mark}\\]({label}) # "
             env["SHIKUMI_PS0"] = out_mark
             env["PROMPT_COMMAND"] = PROMPT_COMMAND
-        env["PS1"] = f"{mark}({label}) # "  # sh takes it as it is
+        else:
+            env["SHIKUMI_PS1"] = f"{mark}({label}) # "  # sh takes it as it is
         head = ["env", "-C", str(self.work), *(f"{k}={v}" for k, v in env.items())]
         if not shutil.which("script"):
             return head + inner
@@ -134,13 +140,7 @@ class TryShell:
         log.unlink(missing_ok=True)
         self._try_logs.setdefault(index, []).append(log)
         rec = ["script", "--quiet", "--flush", "--return", "--append", "--log-out", str(log)]
-        command = shlex.join(inner)
-        if not sh.endswith("bash"):  # sh's prompt through $ENV: the rc file on fd 3
-            rc = self.work / ".try-sh-rc"
-            rc.write_text(SH_RC)
-            head.insert(3, f"ENV={SH_ENV}")
-            command += " 3< " + shlex.quote(str(rc))  # the lab's own path, quoted
-        return [*head, *rec, "--command", command]
+        return [*head, *rec, "--command", shlex.join(inner)]
 
     def close_shells(self, index: int) -> list[str]:
         """Kill every shell of step *index* and all they started (their journal entries

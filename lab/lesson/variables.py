@@ -46,6 +46,8 @@ SHELL_INERT = re.compile(r"[A-Za-z0-9_./:,@%+ \-\u0080-\U0010ffff]*")
 SHELL_KEYS = frozenset({"run", "command", "left_command", "right_command"})
 ENV_PREFIX = "SHIKUMI_OUT_"
 ENV_CAP = 16 * 1024  # a longer output is not put in the environment (exec limits)
+SHELL_CAP = 256  # … nor one longer than this in the learner's shell (see shell_environ)
+PID_PREFIX = "SHIKUMI_PID_"
 
 
 def env_name(step_id: str) -> str:
@@ -156,6 +158,22 @@ class Variables:
     def environ(self) -> dict[str, str]:
         """The outputs as environment variables for the commands (see the module doc)."""
         return {env_name(k): v for k, v in self.outs.items() if len(v) <= ENV_CAP and "\0" not in v}
+
+    def shell_environ(self) -> dict[str, str]:
+        """For the learner's own shell: the values a learner types (paths, addresses,
+        pids: one short line each) as ``SHIKUMI_OUT_<STEP>`` and ``SHIKUMI_PID_<NAME>``,
+        so ``cd $SHIKUMI_OUT_memcg`` works as the prose's ``cd /sys/fs/cgroup/…`` does.
+        Long or multi-line outputs stay out: the shell's argv passes through tmux,
+        whose messages are small."""
+        out = {
+            env_name(k): v
+            for k, v in self.outs.items()
+            if len(v) <= SHELL_CAP and "\n" not in v and "\0" not in v
+        }
+        out.update(
+            {PID_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", k): str(v) for k, v in self.pids.items()}
+        )
+        return out
 
     def fill_known(self, text: str) -> str:
         """For prose (explanations, try text, hints): fill what is known now and

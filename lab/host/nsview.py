@@ -1,0 +1,91 @@
+"""What a process sees in its own namespaces, read without a subprocess.
+
+- its mount table (``/proc/PID/mountinfo``: mount points as seen from its root), and
+  those of the spawned containers beside it, each mount namespace once;
+- its hostname: the node name of its UTS namespace. For a process in another UTS
+  namespace, a short-lived thread joins that namespace (``setns(2)`` changes only
+  the calling thread's) and reads ``uname``; the thread then ends, and the rest of
+  the program never leaves its own namespace."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+
+CLONE_NEWUTS = 0x04000000
+MOUNT_ROOTS = 8  # containers whose own mount tables count, at most
+WAIT = 1.0
+_libc: ctypes.CDLL | None = None
+
+
+def _setns(fd: int) -> bool:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    return _libc.setns(fd, CLONE_NEWUTS) == 0
+
+
+def hostname_of(pid: int) -> str:
+    """The hostname *pid* sees ('' when it cannot be read: gone, or no right to join)."""
+    try:
+        if os.readlink(f"/proc/{pid}/ns/uts") == os.readlink("/proc/self/ns/uts"):
+            return os.uname().nodename
+        fd = os.open(f"/proc/{pid}/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    found: list[str] = []
+
+    def inside() -> None:  # this thread only: it ends right after
+        if _setns(fd):
+            found.append(os.uname().nodename)
+
+    try:
+        thread = threading.Thread(target=inside, name="uts-read", daemon=True)
+        thread.start()
+        thread.join(WAIT)
+    finally:
+        os.close(fd)
+    return found[0] if found else ""
+
+
+def unescape(s: str) -> str:
+    """A mountinfo field as it is (octal escapes of space, tab, newline undone)."""
+    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n")
+
+
+def read_mounts(pid: int) -> frozenset[str]:
+    """``TARGET (FSTYPE SOURCE)`` for every mount of *pid*'s mount namespace."""
+    out = set()
+    with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields, rest = left.split(), right.split()
+            if len(fields) < 5 or len(rest) < 2:
+                continue
+            out.add(f"{unescape(fields[4])} ({rest[0]} {unescape(rest[1])})")
+    return frozenset(out)
+
+
+def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
+    """The mounts of *pid*, and of each process in *roots* (the spawned containers)
+    whose mount namespace is another one (neither *pid*'s nor the lab's), as
+    ``pid N: TARGET (…)``: a bind mount made
+    with ``nsenter -t N -m mount …`` shows, though the host's table has none."""
+    out = set(read_mounts(pid))
+    try:  # the lab's own table is the host's: a shell on the host is no container
+        seen = {os.readlink("/proc/self/ns/mnt")}
+    except OSError:
+        seen = set()
+    for p in (pid, *roots[:MOUNT_ROOTS]):
+        try:
+            ns = os.readlink(f"/proc/{p}/ns/mnt")
+            if ns in seen and p != pid:
+                continue
+            seen.add(ns)
+            if p != pid:
+                out.update(f"pid {p}: {m}" for m in read_mounts(p))
+        except OSError:  # gone meanwhile
+            continue
+    return frozenset(out)
