@@ -226,3 +226,43 @@ def test_netdiagram_of_a_real_network(tmp_path: Path) -> None:
             network.remove(j, net)
     assert not [n for n in network.lab_links() if "tdiag" in n]
     assert _forwarding() == before
+
+
+def test_docker_serves_published_localhost_ports_with_docker_proxy(tmp_path: Path) -> None:
+    """What lesson 15#forward says of Docker: by default (userland-proxy on) a port
+    published on 127.0.0.1 is served by a docker-proxy process, and Docker's DNAT rule
+    for the host's own connections leaves 127.0.0.0/8 out (`! -d 127.0.0.0/8`)."""
+    import secrets
+
+    from lab.ops import docker, rootfs
+    from tests.support import need_docker
+
+    need_root()
+    need_docker()
+    need_tool("iptables", "ldd")
+    tag = secrets.token_hex(4)
+    image, name = f"shikumi-test-proxy-{tag}", f"shikumi-test-proxyc-{tag}"
+    with Journal.open(tmp_path / "home") as j:
+        r = rootfs.build(j, j.home / "rootfs", programs=["sh", "sleep"])
+        tar = tmp_path / "rootfs.tar"
+        rootfs.to_tar(r.root, tar)
+        docker.import_tar(j, tar, image)
+        docker._record(j, "docker-container", name)
+        docker.docker(["run", "-d", "--name", name, "-p", "127.0.0.1::8080", image, "sleep", "60"])
+        port = docker.docker(["port", name, "8080/tcp"]).stdout.split()[0].rsplit(":", 1)[1]
+        proxies = subprocess.run(
+            ["pgrep", "-a", "-f", f"docker-proxy .*-host-port {port} "],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+        assert "-host-ip 127.0.0.1" in proxies, proxies
+        nat = subprocess.run(
+            ["iptables", "-w", "-t", "nat", "-S", "OUTPUT"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
+        assert any("! -d 127.0.0.0/8" in ln and "-j DOCKER" in ln for ln in nat.splitlines()), nat
+    left = [n for n in docker.names("image") + docker.names("container") if tag in n]
+    assert not left, left

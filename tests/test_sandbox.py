@@ -49,6 +49,21 @@ def test_hidden_library_breaks_ls_only_inside(tmp_path: Path, lib: str) -> None:
     assert not mounts.under(str(tmp_path / "home"))
 
 
+def test_only_the_library_directory_is_overlaid(tmp_path: Path, lib: str) -> None:
+    """What lesson 05#again says: only the library's directory is overlaid; a write
+    anywhere else in the sandbox lands on the host itself."""
+    with Journal.open(tmp_path / "home") as j:
+        s = sandbox.start(j, "libs", [os.path.dirname(lib)])
+        host_overlays = {m.target for m in mounts.mounts() if m.fstype == "overlay"}
+        inside = {m.target for m in mounts.mounts(s.pid) if m.fstype == "overlay"}
+        assert inside - host_overlays == {os.path.realpath(os.path.dirname(lib))}
+        outside = tmp_path / "written-in-the-sandbox.txt"
+        touch = subprocess.run(s.run_argv(["touch", str(outside)]), capture_output=True, text=True)
+        assert touch.returncode == 0, touch.stderr
+        assert outside.exists()  # not overlaid: the host's own directory was written
+    assert not mounts.under(str(tmp_path / "home"))
+
+
 def test_killed_mid_step_leaves_host_intact(tmp_path: Path, lib: str) -> None:
     before = _sha(lib)
     home = tmp_path / "home"

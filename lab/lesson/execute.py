@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.host.dockerhost import with_docker_host
+from lab.ops import cgroups
 from lab.safety import resources
 from lab.safety.journal import Journal
 
@@ -55,9 +56,23 @@ def shell_in(pid: int) -> str:
     return "/bin/sh"
 
 
+# joins each cgroup directory given before `--` (a constant script: the directories are
+# its arguments, never its text), then execs the rest
+_JOIN = (
+    'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs"; shift; done 2>/dev/null; '
+    'shift; exec "$@"'
+)
+
+
 def container_argv(pid: int, argv: Sequence[str]) -> list[str]:
-    """*argv* run inside the namespaces, root and cwd of *pid* (nsenter forks into its pid ns)."""
-    return ["nsenter", "--target", str(pid), *NSENTER_FLAGS, *argv]
+    """*argv* run inside the namespaces, root and cwd of *pid* (nsenter forks into its pid ns)
+    and, as `docker exec` does, in the lab's cgroups *pid* is in (its limits count it, and
+    `cat /proc/self/cgroup` inside shows the container's cgroup, not the lab's)."""
+    enter = ["nsenter", "--target", str(pid), *NSENTER_FLAGS, *argv]
+    dirs = cgroups.lab_dirs_of(pid)
+    if not dirs:
+        return enter
+    return ["sh", "-c", _JOIN, "sh", *dirs, "--", *enter]
 
 
 def command_argv(body: str, pid: int | None = None) -> list[str]:

@@ -291,6 +291,26 @@ def join_commands(cg: Cgroup) -> list[str]:
     return [f"echo 0 > {os.path.join(d, 'cgroup.procs')}" for d in cg.dirs]
 
 
+def lab_dirs_of(pid: int, layout: CgroupLayout | None = None) -> list[str]:
+    """The directories of the lab's cgroups (``shikumi/…``) that *pid* is in, one per
+    hierarchy (from /proc/PID/cgroup): where `docker exec` would put a process run in
+    that container. Empty when the process is in none of the lab's cgroups or is gone."""
+    layout = layout or detect_layout()
+    text = _read(f"/proc/{pid}/cgroup") or ""
+    out: set[str] = set()
+    for line in text.splitlines():
+        _, ctrls, rel = line.split(":", 2) if line.count(":") >= 2 else ("", "", "")
+        if not rel.startswith(f"/{PARENT}/"):
+            continue
+        if not ctrls:
+            mount = layout.v2_mount
+        else:
+            mount = next((layout.v1[c] for c in ctrls.split(",") if c in layout.v1), None)
+        if mount and os.path.isdir(os.path.join(mount, rel.lstrip("/"))):
+            out.add(os.path.join(mount, rel.lstrip("/")))
+    return sorted(out)
+
+
 def remove(j: Journal, cg: Cgroup) -> None:
     """Kill everything inside and remove the cgroup (undo in reverse)."""
     for entry in reversed(cg.entries):
