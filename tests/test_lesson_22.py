@@ -98,6 +98,20 @@ def test_provisioning_installs_the_lessons_packages() -> None:
         assert p in packages, p
 
 
+def test_another_sessions_registry_is_not_this_lessons_leak(tmp_path: Path) -> None:
+    """Two sessions in one home (an instructor's demo beside a learner's play): the
+    registry the other one journaled is claimed, not reported as this one's leak."""
+    from lab.lesson import leaks
+
+    home = tmp_path / "home"
+    with Journal.open(home) as mine, Journal.open(home, recover_dead=False) as other:
+        target = str(home / "registry" / "demo")
+        e = other.record("registry", target, marker=f"shikumi-{other.session}-regdemo", port=5)
+        assert f"registry {target}" in leaks.claimed_by_others(home, mine.session)
+        assert f"registry {target}" not in leaks.claimed_by_others(home, other.session)
+        assert other.undo(e).ok  # nothing was started: undoing it finds nothing to do
+
+
 # -- a registry through the journal (docker-registry needed, not root) ---------------------
 
 
