@@ -147,6 +147,31 @@ def test_a_registry_is_journaled_answers_on_loopback_and_is_undone(tmp_path: Pat
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
+def test_a_port_taken_before_the_registry_binds_it_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's free port is taken by someone else before docker-registry binds it:
+    that try is undone (process, storage, entry) and the next port is used."""
+    need_tool("docker-registry")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        ports = iter([taken, registry.free_port()])
+        monkeypatch.setattr(registry, "free_port", lambda: next(ports))
+        with Journal.open(tmp_path / "home") as j:
+            reg = registry.start(j, "t22")
+            try:
+                assert reg.port != taken and registry.answers(reg.addr)
+                entries = [e for e in j._active.values() if e.kind == "registry"]
+                assert [e.meta["port"] for e in entries] == [reg.port]
+            finally:
+                assert j.rollback().ok
+        assert not reg.dir.exists()
+
+
 # -- for real, as root (run under the kernel lock) -----------------------------------------
 
 
