@@ -98,6 +98,20 @@ def test_provisioning_installs_the_lessons_packages() -> None:
         assert p in packages, p
 
 
+def test_another_sessions_registry_is_not_this_lessons_leak(tmp_path: Path) -> None:
+    """Two sessions in one home (an instructor's demo beside a learner's play): the
+    registry the other one journaled is claimed, not reported as this one's leak."""
+    from lab.lesson import leaks
+
+    home = tmp_path / "home"
+    with Journal.open(home) as mine, Journal.open(home, recover_dead=False) as other:
+        target = str(home / "registry" / "demo")
+        e = other.record("registry", target, marker=f"shikumi-{other.session}-regdemo", port=5)
+        assert f"registry {target}" in leaks.claimed_by_others(home, mine.session)
+        assert f"registry {target}" not in leaks.claimed_by_others(home, other.session)
+        assert other.undo(e).ok  # nothing was started: undoing it finds nothing to do
+
+
 # -- a registry through the journal (docker-registry needed, not root) ---------------------
 
 
@@ -131,6 +145,31 @@ def test_a_registry_is_journaled_answers_on_loopback_and_is_undone(tmp_path: Pat
         time.sleep(0.05)
     stat = Path(f"/proc/{reg.pid}/stat")
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_a_port_taken_before_the_registry_binds_it_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's free port is taken by someone else before docker-registry binds it:
+    that try is undone (process, storage, entry) and the next port is used."""
+    need_tool("docker-registry")
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        ports = iter([taken, registry.free_port()])
+        monkeypatch.setattr(registry, "free_port", lambda: next(ports))
+        with Journal.open(tmp_path / "home") as j:
+            reg = registry.start(j, "t22")
+            try:
+                assert reg.port != taken and registry.answers(reg.addr)
+                entries = [e for e in j._active.values() if e.kind == "registry"]
+                assert [e.meta["port"] for e in entries] == [reg.port]
+            finally:
+                assert j.rollback().ok
+        assert not reg.dir.exists()
 
 
 # -- for real, as root (run under the kernel lock) -----------------------------------------

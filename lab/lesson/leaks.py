@@ -209,6 +209,8 @@ def claimed_by_others(home: Path, session: str) -> set[str]:
             continue
         if e.kind == "mount":
             claimed.add(f"mount {e.target}")
+        elif e.kind == "registry":
+            claimed.add(f"registry {e.target}")
         elif e.kind in ("netns", "link", "cgroup"):
             claimed.add(f"{e.kind} {e.target}")
             if e.kind == "cgroup":  # and the cgroup's parents named shikumi…

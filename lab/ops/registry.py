@@ -111,8 +111,16 @@ def answers(addr: str) -> bool:
     return status == 200 and headers.get("docker-distribution-api-version") == "registry/2.0"
 
 
+class _PortTaken(Exception):
+    """Another process took the free port between the kernel's pick and the registry's bind."""
+
+
+PORT_TRIES = 3
+
+
 def start(j: Journal, name: str) -> Registry:
-    """Start ``docker-registry serve HOME/registry/NAME/config.yml`` on a free port."""
+    """Start ``docker-registry serve HOME/registry/NAME/config.yml`` on a free port
+    (another one if something takes that port first)."""
     why = available()
     if why:
         raise LabError(why)
@@ -121,6 +129,15 @@ def start(j: Journal, name: str) -> Registry:
     if where.exists():
         raise LabError(f"{where} already exists", "shikumi cleanup removes a registry left behind")
     make_dir(j, where.parent)
+    for _ in range(PORT_TRIES - 1):
+        try:
+            return _start_once(j, name, where)
+        except _PortTaken:
+            continue
+    return _start_once(j, name, where)
+
+
+def _start_once(j: Journal, name: str, where: Path) -> Registry:
     port = free_port()
     entry = j.record("registry", str(where), marker=f"shikumi-{j.session}-reg{name}", port=port)
     (where / "storage").mkdir(parents=True)
@@ -145,7 +162,10 @@ def start(j: Journal, name: str) -> Registry:
                 p.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=5)
-            tail = (where / "registry.log").read_text(errors="replace").strip().splitlines()[-3:]
+            log_text = (where / "registry.log").read_text(errors="replace")
+            if "address already in use" in log_text and j.undo(entry).ok:
+                raise _PortTaken(port)
+            tail = log_text.strip().splitlines()[-3:]
             raise LabError(
                 f"{TOOL} did not answer on {reg.addr} within {START_WAIT:g} s",
                 " / ".join(tail) or "see " + str(where / "registry.log"),
