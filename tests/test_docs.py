@@ -1,9 +1,14 @@
-"""docs/authoring.md names every action, operation, view and check kind the engine has."""
+"""docs/authoring.md names every action, operation, view and check kind the engine has;
+docs/slides.md maps the deck's hands-on items to lesson steps that exist, each a try."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from lab import views
 from lab.lesson import checks, operations
+from lab.lesson.loader import load_lesson
 from lab.lesson.model import ACTION_KINDS
 from tests.support import REPO
 
@@ -16,3 +21,64 @@ def test_authoring_guide_lists_everything() -> None:
     missing += [f"view {n}" for n in sorted(views.names()) if f"| `{n}` |" not in DOC]
     missing += [f"check {n}" for n in sorted(checks.KINDS) if f"| `{n}` |" not in DOC]
     assert missing == [], "docs/authoring.md does not describe: " + ", ".join(missing)
+
+
+SLIDES = (REPO / "docs" / "slides.md").read_text()
+REF = re.compile(r"\b(\d{2})#([A-Za-z0-9_-]+)")
+
+
+def _tables() -> list[list[list[str]]]:
+    """The Markdown tables of docs/slides.md before its solve-gate section, each as its
+    body rows (cells split on unescaped `|`)."""
+    tables: list[list[list[str]]] = []
+    rows: list[list[str]] = []
+    for line in SLIDES.split("## The solve gate")[0].splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not all(set(c) <= {"-", ":"} for c in cells):
+                rows.append(cells)
+        elif rows:
+            tables.append(rows[1:])  # without the heading row
+            rows = []
+    if rows:
+        tables.append(rows[1:])
+    return tables
+
+
+def _lessons() -> dict[str, Any]:
+    out = {}
+    for folder in sorted((REPO / "lessons").iterdir()):
+        if (folder / "lesson.md").is_file():
+            lesson, _ = load_lesson(folder)
+            assert lesson is not None, folder
+            out[folder.name[:2]] = lesson
+    return out
+
+
+def test_every_slide_row_names_steps_that_exist() -> None:
+    lessons = _lessons()
+    tables = _tables()
+    assert len(tables) >= 2 and len(tables[0]) >= 20, "docs/slides.md lost its tables"
+    missing = []
+    for row in (r for t in tables for r in t):
+        refs = REF.findall(row[2])
+        assert refs, f"docs/slides.md row {row[0]!r} names no lesson#step"
+        for num, step in refs:
+            lesson = lessons.get(num)
+            if lesson is None or step not in {s.id for s in lesson.steps}:
+                missing.append(f"{num}#{step} (slides {row[0]})")
+    assert missing == [], "docs/slides.md names steps no lesson has: " + ", ".join(missing)
+
+
+def test_every_hands_on_row_is_a_learner_step() -> None:
+    """The first table lists the deck's hands-on items: each row says **try**, and one of
+    the steps it names has a try the learner types."""
+    lessons = _lessons()
+    for row in _tables()[0]:
+        assert "**try**" in row[3], f"slides {row[0]}: no **try** in {row[3]!r}"
+        tries = [
+            f"{n}#{s}"
+            for n, s in REF.findall(row[2])
+            if any(st.id == s and st.of("try") for st in lessons[n].steps)
+        ]
+        assert tries, f"slides {row[0]}: none of the steps it names has a try"

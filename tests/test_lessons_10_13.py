@@ -15,13 +15,20 @@ from lab.ops import docker
 from tests.support import need_root, need_tool, shikumi
 
 LESSONS = ["10-images-overlay", "11-build-by-hand", "12-commit-save-export", "13-real-docker"]
-# the Docker objects lesson 13 makes (other lessons' objects may exist meanwhile)
+# the Docker objects lessons 11-13 make (other lessons' objects may exist meanwhile)
 DOCKER_OBJECTS = {
     "shikumi-hello",
     "shikumi-box",
     "shikumi-lab",
     "shikumi-labrun",
     "shikumi-committed",
+    "shikumi-l13-old",
+    "shikumi-l13-oldimg",
+    "shikumi-l12-hello",
+    "shikumi-l12-box",
+    "shikumi-l12",
+    "shikumi-l11-base",
+    "shikumi-l11-mine",
 }
 
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from lab.errors import LabError
 from lab.host import mounts
 from lab.lesson import operations
-from lab.ops import network
+from lab.ops import docker, network
 from lab.safety.journal import Journal
 from lab.views import netdiagram
 from tests.support import need_root, need_tool, shikumi
@@ -62,8 +62,12 @@ def test_lessons_14_15_pass_and_leave_nothing(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stdout + r.stderr
     assert [x["id"] for x in data["lessons"]] == LESSONS
     for lesson in data["lessons"]:
-        assert lesson["failed"] == 0 and lesson["skipped"] == 0, lesson
-        assert lesson["passed"] == lesson["steps"], lesson
+        # only 15#testweb (the slides' web server with Docker) may be skipped: without Docker
+        skipped = [s["step"] for s in lesson.get("skips", [])]
+        assert lesson["failed"] == 0 and skipped in ([], ["testweb"]), lesson
+        assert lesson["passed"] + lesson["skipped"] == lesson["steps"], lesson
+        if skipped:
+            assert docker.available() != "", lesson  # skipped only when no Docker answers
     assert data["leaked"] == []
     # nothing left: links, namespaces, iptables rules, the sysctl, mounts, folders
     assert network.lab_links() == []
