@@ -15,6 +15,7 @@ temporary directory removed afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -100,7 +101,16 @@ def attempt() -> dict:
     except (OSError, ValueError) as e:
         return {"crash": str(e)}
     finally:
-        shutil.rmtree(top, ignore_errors=True)
+        _remove(top)
+
+
+def _remove(top: str) -> None:
+    """The scratch directory, even the overlay's work/work (mode 000, owned by 65534)."""
+    for dirpath, dirnames, _ in os.walk(top):
+        for d in dirnames:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(dirpath, d), 0o700)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def probe_all() -> list[Check]:

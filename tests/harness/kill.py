@@ -487,6 +487,7 @@ def run(
     fp_before = state.host_fingerprint(hashed)
     res.host_files = len(fp_before)
     with tempfile.TemporaryDirectory(prefix="shikumi-kill-") as tmp:
+        os.chmod(tmp, 0o755)  # lesson 21's ordinary user must pass through to the home
         home = Path(tmp) / "home"
         env = dict(os.environ, SHIKUMI_HOME=str(home))
         env.pop("SHIKUMI_KERNEL_LOCK", None)
