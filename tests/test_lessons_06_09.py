@@ -120,3 +120,26 @@ def test_host_is_pid_1_when_readable_else_a_readable_elder() -> None:
     else:
         assert pid != 1
         assert os.readlink(f"/proc/{pid}/ns/mnt").startswith("mnt:[")
+
+
+def test_07_the_chroot_shell_shows_its_own_prompt(tmp_path: Path) -> None:
+    """07#shell: `/bin/sh` started by chroot takes its prompt from the PS1 it inherits,
+    so the try's `PS1='(chroot) # ' chroot …` marks the shell inside as inside."""
+    from lab.ops import rootfs
+    from lab.safety.journal import Journal
+
+    need_root()
+    need_tool("chroot", "ldd")
+    with Journal.open(tmp_path / "home") as j:
+        r = rootfs.build(j, j.home / "rootfs", programs=["sh", "ls"])
+        env = {**os.environ, "PS1": "(chroot) # "}
+        p = subprocess.run(
+            ["chroot", str(r.root), "/bin/sh", "-i"],
+            input="ls /\nexit\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=20,
+        )
+    assert p.returncode == 0, p.stderr
+    assert "(chroot) # " in p.stderr  # sh writes its prompt to stderr

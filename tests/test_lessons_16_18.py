@@ -40,7 +40,11 @@ def _docker_images() -> list[str]:
 
     if docker.available():
         return []
-    return [n for n in docker.names("image") if n.startswith(("shikumi-l16", "shikumi-l18"))]
+    return [
+        n
+        for n in docker.names("image")
+        if n.startswith(("shikumi-l16", "shikumi-l17", "shikumi-l18"))
+    ]
 
 
 def _my_cgroups() -> list[str]:
@@ -67,6 +71,23 @@ def test_lessons_16_to_18_pass_and_leave_nothing(tmp_path: Path) -> None:
     assert not {bridge, host_veth} & set(network.lab_links())
     assert _docker_images() == []
     assert not (home / "containers").exists()
+
+
+def test_16_oom_sets_its_own_stage(tmp_path: Path) -> None:
+    """16#oom from a reset: played without the #memlimit try (no limit written, swap left
+    on), its run sets the 50 MB limit and turns swap off itself, and the kill happens."""
+    need_root()
+    text = (Path(__file__).resolve().parent.parent / "lessons/16-cgroups/lesson.md").read_text()
+    head, rest = text.split("## Your turn: a 50 MB memory limit", 1)
+    oom = (
+        "## Over the limit: the OOM killer" + rest.split("## Over the limit: the OOM killer", 1)[1]
+    )
+    folder = tmp_path / "16-oom-from-reset"
+    folder.mkdir()
+    (folder / "lesson.md").write_text(head + oom.split("## Live:", 1)[0])
+    data = play_passes(str(folder), home=tmp_path / "home")
+    assert data["lessons"][0]["steps"] == 3, data  # version, memcg, oom: all passed
+    assert _my_cgroups() == []
 
 
 def test_lessons_16_to_18_read_in_japanese(tmp_path: Path) -> None:
@@ -146,7 +167,20 @@ def test_cgusage_cpu_share_and_throttling() -> None:
     assert [round(p.value, 2) for p in points] == [0.2, 0.2, 0.2]
     assert limit == 0.2 and counters["nr_throttled"] == 16 and counters["nr_throttled_during"] == 7
     text = _text(cgusage.render(cgusage.Usage("cpu", "/x", "v1", points, limit, counters)))
-    assert "20%" in text and "periods throttled" in text and "+7 while sampling" in text
+    assert (
+        "20%" in text and "throttled periods (nr_throttled)" in text and "+7 while sampling" in text
+    )
+
+
+def test_cgusage_pids_counts_refused_forks() -> None:
+    """16#bomb: the burst is over before the view samples; the refused forks tell of it."""
+    raw = _samples(pids_current=[5, 5, 2], pids_max=[20] * 3, pids_refused=[14, 14, 14])
+    points, limit, counters = cgusage.from_samples("pids", raw)
+    assert limit == 20 and max(p.value for p in points) == 5
+    assert counters == {"pids_refused": 14, "pids_refused_during": 0}
+    u = cgusage.Usage("pids", "/x", "v1", points, limit, counters)
+    assert "forks refused at the limit (pids.events max)" in _text(cgusage.render(u))
+    assert "上限で拒否された fork" in _text(cgusage.render(u, "ja"))
 
 
 def test_cgusage_pids_and_no_limit() -> None:
@@ -246,6 +280,32 @@ def test_cgusage_samples_a_real_cgroup(journal: Journal) -> None:
     finally:
         p.kill()
         p.wait()
+        cgroups.remove(journal, cg)
+
+
+def test_a_command_run_in_a_container_joins_its_lab_cgroup(journal: Journal) -> None:
+    """17#start and 17#inside: what the lab runs in a container (a view's command, the try
+    shell) is put in the container's lab cgroup, as `docker exec` does; a process in none
+    of the lab's cgroups is entered with nsenter alone."""
+    from lab.lesson import execute
+
+    if not detect_layout().where("pids"):
+        pytest.skip("needs the pids controller")
+    cg = cgroups.create(journal, f"cgu{os.getpid()}j", ["pids"])
+    inside, outside = subprocess.Popen(["sleep", "30"]), subprocess.Popen(["sleep", "30"])
+    try:
+        cgroups.add(cg, inside.pid)
+        assert cgroups.lab_dirs_of(inside.pid) == [cg.path("pids")]
+        argv = execute.container_argv(inside.pid, ["cat", "/proc/self/cgroup"])
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        assert f"/shikumi/cgu{os.getpid()}j" in r.stdout
+        assert cgroups.lab_dirs_of(outside.pid) == []
+        assert execute.container_argv(outside.pid, ["true"])[0] == "nsenter"
+    finally:
+        for p in (inside, outside):
+            p.kill()
+            p.wait()
         cgroups.remove(journal, cg)
 
 

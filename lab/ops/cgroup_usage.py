@@ -27,6 +27,7 @@ class Sample:
     throttled_usec: int | None = None
     pids_current: int | None = None
     pids_max: int | None = None  # None: max
+    pids_refused: int | None = None  # forks refused at pids.max ("max" in pids.events)
     populated: bool | None = None
 
 
@@ -93,6 +94,7 @@ def sample(cg: Any) -> Sample:
     if "pids" in cg.paths:
         s.pids_current = _int(cg.read("pids", "pids.current"))
         s.pids_max = parse_max(cg.read("pids", "pids.max"))
+        s.pids_refused = parse_keyed(cg.read("pids", "pids.events")).get("max")
     for d in cg.dirs:
         ev = parse_keyed(_read(os.path.join(d, "cgroup.events")))
         if "populated" in ev:

@@ -143,7 +143,11 @@ def _waited_out(ctx: Any, seconds: float) -> bool:
 
 
 def _proc_cpu_usec(pid: int) -> int | None:
-    """utime + stime of *pid* (for v1 when the process's cpuacct is not the lab's cgroup)."""
+    """The CPU time of *pid* (for v1 when the process's cpuacct is not the lab's cgroup):
+    the scheduler's own count in nanoseconds (/proc/PID/schedstat), else utime + stime,
+    which move in clock ticks (10 ms: a quarter of a 20 ms quota, too coarse to plot)."""
+    with contextlib.suppress(OSError, IndexError, ValueError), open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0]) // 1000
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -180,6 +184,10 @@ def from_samples(
     elif show == "pids":
         points = [Point(s.time - t0, float(s.pids_current or 0)) for s in samples]
         limit = float(last.pids_max) if last.pids_max else None
+        if last.pids_refused is not None:
+            counters["pids_refused"] = last.pids_refused
+            if samples[0].pids_refused is not None:
+                counters["pids_refused_during"] = last.pids_refused - samples[0].pids_refused
     elif show == "cpu":
         for a, b in itertools.pairwise(samples):
             if a.cpu_usage_usec is None or b.cpu_usage_usec is None or b.time <= a.time:
@@ -267,9 +275,10 @@ _LABELS = {
         "over": "time →",
         "oom_kills": "OOM kills",
         "memory_failcnt": "times the limit was hit (failcnt)",
-        "nr_periods": "periods",
-        "nr_throttled": "periods throttled",
-        "throttled_usec": "time throttled",
+        "pids_refused": "forks refused at the limit (pids.events max)",
+        "nr_periods": "periods elapsed (nr_periods)",
+        "nr_throttled": "throttled periods (nr_throttled)",
+        "throttled_usec": "time throttled (throttled_usec)",
         "during": "while sampling",
         "nodata": "no samples",
     },
@@ -284,9 +293,10 @@ _LABELS = {
         "over": "時間 →",
         "oom_kills": "OOM kill の回数",
         "memory_failcnt": "上限に当たった回数（failcnt）",
-        "nr_periods": "周期の数",
-        "nr_throttled": "止められた周期",
-        "throttled_usec": "止められていた時間",
+        "pids_refused": "上限で拒否された fork（pids.events の max）",
+        "nr_periods": "経過した周期（nr_periods）",
+        "nr_throttled": "止められた周期（nr_throttled）",
+        "throttled_usec": "止められていた時間（throttled_usec）",
         "during": "計測中",
         "nodata": "サンプルなし",
     },
@@ -351,7 +361,9 @@ def render(data: Usage, lang: str = "en") -> Group:
         show = _count(k, v)
         extra = f"  (+{_count(k, during)} {L['during']})" if during is not None else ""
         # lit when it happened while sampling (an OOM kill of an earlier step is history)
-        hit = k in ("oom_kills", "nr_throttled") and bool(v if during is None else during)
+        hit = k in ("oom_kills", "nr_throttled", "pids_refused") and bool(
+            v if during is None else during
+        )
         with contextlib.suppress(KeyError):
             t.add_row(
                 Text(L[k], style="bold red" if hit else "bold"),
