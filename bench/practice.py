@@ -169,7 +169,13 @@ def idle_cpu(seconds: float = 10.0) -> tuple[float, float, str]:
             time.sleep(1.0)
             base_cpu, base_wall = sample(app.pid)
             app.keys("t")
-            _wait(app, "What changed")
+            # the shell's pane opened (below the app at 120 columns, where the app's
+            # 18 rows show one panel at a time: What changed may not be the one shown)
+            end = time.monotonic() + 20
+            while len(app_start.tmux("list-panes", "-t", app.name).splitlines()) < 2:
+                if time.monotonic() > end:
+                    raise RuntimeError("the shell's pane never opened")
+                time.sleep(0.05)
             app_start.tmux("select-pane", "-t", f"{app.name}:0.0")  # keys (q) go to the app
             time.sleep(2.0)  # settle: the shell's first prompt, the first ticks
             cpu, wall = sample(app.pid)

@@ -44,6 +44,7 @@ CMD_TIMEOUT = 2.0  # ip / iptables-save: bounded, their group killed past it
 MAX_DEPTH = 4  # files: levels below each directory
 MAX_FILES = 2000  # files: entries per directory given
 CGROUP_ROOT = "/sys/fs/cgroup"
+PROBES = "shikumi-doctor-"  # `shikumi doctor`'s passing probes (runc's cgroup): not news
 LIMIT_FILES = (
     "memory.max",
     "memory.limit_in_bytes",
@@ -216,7 +217,9 @@ def read_cgroups(root: str = CGROUP_ROOT) -> frozenset[str]:
     for top in tops:
         hier = os.path.basename(top) if top != root else "unified"
         try:
-            names = [d for d in os.listdir(top) if d.startswith("shikumi")]
+            names = [
+                d for d in os.listdir(top) if d.startswith("shikumi") and not d.startswith(PROBES)
+            ]
         except OSError:
             continue
         for name in names:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lab.host import proc_run
 
@@ -18,6 +18,7 @@ NARROW = 150  # below this many columns the pane goes below the app, not beside 
 class Pane:
     id: str  # %N
     pid: int  # the pane's first process (the shell's recorder)
+    way: str = "-h"  # beside the app (-h) or below it (-v)
 
 
 def inside() -> bool:
@@ -42,7 +43,7 @@ def split(argv: list[str], target: str = "", percent: int = 50) -> Pane:
     """Open a pane beside *target* (this app's pane), or below it on a narrow window,
     running *argv* (executed directly, no shell); it gets the focus."""
     target = target or os.environ.get("TMUX_PANE", "")
-    way = "-h" if window_width(target) >= NARROW else "-v"
+    way = way_for(target)
     args = ["split-window", way, "-l", f"{percent}%", "-P", "-F", "#{pane_id} #{pane_pid}"]
     if target:
         args += ["-t", target]
@@ -50,7 +51,26 @@ def split(argv: list[str], target: str = "", percent: int = 50) -> Pane:
     if r.returncode != 0:
         raise OSError(r.stderr.decode(errors="replace").strip() or "tmux split-window failed")
     pane_id, pid = r.stdout.decode().split()
-    return Pane(pane_id, int(pid))
+    return Pane(pane_id, int(pid), way)
+
+
+def way_for(target: str = "") -> str:
+    """Beside (-h) on a window at least NARROW wide, else below (-v)."""
+    return "-h" if window_width(target) >= NARROW else "-v"
+
+
+def place(pane: Pane, target: str = "", percent: int = 50) -> Pane:
+    """After the window was resized: *pane* moved beside *target* (the app's pane) on
+    a wide window, below it on a narrow one, when it is not there yet (join-pane
+    moves it and gives it the focus, as when it opened). Returns the pane as placed."""
+    target = target or os.environ.get("TMUX_PANE", "")
+    way = way_for(target)
+    if way == pane.way or not target:
+        return pane
+    r = _tmux("join-pane", way, "-l", f"{percent}%", "-s", pane.id, "-t", target)
+    if r.returncode != 0:
+        raise OSError(r.stderr.decode(errors="replace").strip() or "tmux join-pane failed")
+    return replace(pane, way=way)
 
 
 def kill(pane: Pane) -> None:

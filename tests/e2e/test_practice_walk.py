@@ -279,3 +279,58 @@ def test_walk_every_try_beside_the_app(tmp_path: Path, number: str) -> None:
     assert _mounts_under(home) == []
     assert not list((home / "journal").glob("*.jsonl")), "the journal is empty"
     assert not (home / "practice.json").exists()
+
+
+def test_the_shell_follows_the_window_resized(tmp_path: Path) -> None:
+    """Beside the app on a wide window, below it on a narrow one: the shell's pane moves
+    when the window is resized with it open (lesson 05's first try, on the host)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("tmux", "script", "ldd"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"needs {tool}")
+    home = tmp_path / "home"
+    t = Tmux(f"shikumi-walk-{uuid.uuid4().hex[:8]}")
+    env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
+    command = f"cd {REPO} && env -u COLUMNS -u LINES {env} {sys.executable} -m lab open 05"
+    t("new-session", "-d", "-s", "app", "-x", "200", "-y", "50", command)
+
+    def where(pane: str) -> tuple[int, int]:
+        out = t("display-message", "-p", "-t", pane, "#{pane_left} #{pane_top}").split()
+        return int(out[0]), int(out[1])
+
+    def settles(pane: str, below: bool) -> None:
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            left, top = where(pane)
+            if (top > 0 and left == 0) if below else (left > 0 and top == 0):
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the pane never went {'below' if below else 'beside'}")
+
+    try:
+        app = t.panes("app")[0]
+        t.wait(app, "Step 1/8")
+        t("send-keys", "-t", app, "r")
+        t.wait(app, "your turn: press t")
+        t("send-keys", "-t", app, "t")
+        end = time.monotonic() + 10
+        while len(t.panes("app")) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+        shell = next(p for p in t.panes("app") if p != app)
+        t.wait(shell, "(shikumi 05 · host) #")
+        settles(shell, below=False)
+        t("resize-window", "-t", "app", "-x", "110", "-y", "50")
+        settles(shell, below=True)
+        t.type(shell, "echo still here")
+        t.wait(shell, "still here")  # the same shell, moved
+        t("resize-window", "-t", "app", "-x", "200", "-y", "50")
+        settles(shell, below=False)
+        t("send-keys", "-t", app, "q")
+        end = time.monotonic() + 20
+        while len(t.panes("app")) > 0 and time.monotonic() < end:
+            time.sleep(0.1)
+    finally:
+        t("kill-server")
+    time.sleep(0.3)
+    assert _ours(home) == []

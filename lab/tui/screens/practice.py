@@ -44,6 +44,9 @@ class PracticeUpdate(Message):
         self.practice = practice
 
 
+RESIZE_SETTLE = 0.4  # seconds without a resize before the shell's pane is moved
+
+
 @applog.guarded
 class PracticeScreen(Screen):
     """A base of the lesson screen: the shell beside it and what it reports."""
@@ -189,6 +192,26 @@ class PracticeScreen(Screen):
         if u.trigger == "closed":
             self.end_practice()
             self.set_status(s("practice.closed", lang))  # type: ignore[attr-defined]
+
+    # -- the window resized: beside on a wide one, below on a narrow one ----------------------
+    def on_resize(self) -> None:
+        if self.pane is not None:
+            self.run_worker(
+                self._follow_size(), group="practice-size", exclusive=True, exit_on_error=False
+            )
+
+    async def _follow_size(self) -> None:
+        await asyncio.sleep(RESIZE_SETTLE)  # a window being dragged: once it settles
+        pane = self.pane
+        if pane is None:
+            return
+        try:
+            placed = await asyncio.to_thread(tmux.place, pane)
+        except (OSError, LabError) as e:
+            applog.record("placing the shell beside", e)
+            return
+        if self.pane is pane:
+            self.pane = placed
 
     # -- closing ----------------------------------------------------------------------------
     def end_practice(self) -> None:
