@@ -194,3 +194,19 @@ def test_a_network_left_behind_is_seen_and_removed(tmp_path: Path) -> None:
     finally:
         docker.docker(["rm", "-f", other], check=False)
         docker.docker(["rmi", "-f", image], check=False)
+
+
+def test_objects_journaled_but_never_made_are_undone_as_gone(tmp_path: Path) -> None:
+    """A play killed between the journal's line and `docker network create` (or `docker
+    run`, `docker commit`) leaves an entry for nothing: cleanup finds it gone, not failed
+    (the kill harness found `network … not found` failing every later cleanup)."""
+    need_root()
+    need_docker()
+    from lab.safety import undo_docker
+
+    assert undo_docker.undo(Entry(1, "docker-network", f"{PREFIX}-never-made"), tmp_path) == (
+        "already gone"
+    )
+    # `docker rm -f` / `rmi -f` of nothing exit 0 with a recent client: no error either way
+    for kind in ("docker-container", "docker-image"):
+        undo_docker.undo(Entry(1, kind, f"{PREFIX}-never-made"), tmp_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -30,6 +31,8 @@ def _docker_clients_for(name: str) -> list[int]:
                 found.append(int(pid))
     return found
 
+
+_GONE_RE = re.compile(r"no such|not found", re.I)  # the daemon's words for "not there"
 
 _DOCKER_UNDO = {  # kind: (the command that removes it, the object type `inspect` takes)
     "docker-container": (["rm", "-f"], "container"),
@@ -81,14 +84,15 @@ def undo(e: Entry, home: Path) -> str:
         )
         if r.returncode == 0:
             removed = True
-        elif "no such" not in r.stderr.lower():
-            raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
-        time.sleep(0.2)
-        if (
+        gone = (
             subprocess.run(
                 ["docker", *inspect], capture_output=True, timeout=60, env=env
             ).returncode
             != 0
-        ):
+        )
+        if gone:  # removed, or never made ("No such image", "network … not found")
             break
+        if r.returncode != 0 and not _GONE_RE.search(r.stderr):
+            raise RuntimeError(r.stderr.strip() or f"docker {' '.join(what)} failed")
+        time.sleep(0.2)
     return "removed" if removed else "already gone"
