@@ -21,8 +21,22 @@ containerd_store() {
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info --format '{{json .DriverStatus}}'
     docker info --format '{{json .DriverStatus}}' | grep -q 'io.containerd.snapshotter' \
-        || { echo "the containerd image store is not in use"; return 1; }
+        || { echo "the containerd image store is not in use"; uuid_facts; return 1; }
 }
+# What the last run could not tell (dockerd 26.1.5 exited "invalid UUID format: unknown",
+# the error of containerd's introspection service when its uuid file does not parse):
+# that file, byte by byte, and the containerd that answered.
+uuid_facts() {
+    local f
+    for f in /var/lib/containerd/io.containerd.grpc.v1.introspection/uuid \
+             /var/lib/docker/containerd/daemon/io.containerd.grpc.v1.introspection/uuid; do
+        echo "== $f"; ls -l "$f" 2>&1; od -c "$f" 2>&1 | head -n 5
+    done
+    systemctl status containerd --no-pager 2>&1 | head -n 5
+    ctr version 2>&1 | tail -n 4
+    journalctl -u docker -u containerd --no-pager -n 40 2>&1
+}
+export -f uuid_facts
 export -f containerd_store
 step containerd-store 180 containerd_store
 step docker-facts-containerd 60 docker_facts
