@@ -14,7 +14,22 @@ step_out doctor 120 shikumi doctor --json
 # shellcheck disable=SC2086
 step_out play-default-store 1800 shikumi play $LESSONS --json
 step leftovers-default-store 60 leftovers
+# containerd's introspection service keeps a uuid file; one found in the saved disk was 36
+# zero bytes (written, then its data lost at power-off), and containerd 1.7 then fails
+# every introspection call with "invalid UUID format": dockerd with the containerd store
+# asks for it at start and exits (containerd #10491; its fix #10503 redoes only an empty
+# file). A file that is no UUID is removed: containerd writes a new one on the next call.
+repair_containerd_uuid() {
+    local f=/var/lib/containerd/io.containerd.grpc.v1.introspection/uuid
+    [ -e "$f" ] || return 0
+    if ! grep -qE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' "$f"; then
+        echo "containerd's $f is no UUID ($(od -An -c "$f" | head -n 1 | tr -s ' ')): removed"
+        rm -f "$f"
+    fi
+}
+export -f repair_containerd_uuid
 containerd_store() {
+    repair_containerd_uuid
     mkdir -p /etc/docker
     printf '{\n  "features": {"containerd-snapshotter": true}\n}\n' >/etc/docker/daemon.json
     systemctl restart docker
