@@ -64,7 +64,9 @@ class DockerRun:
 
 
 class DockerInspect:
-    """`docker inspect`: a container's pid and GraphDriver (LowerDir, UpperDir, MergedDir).
+    """`docker inspect`: a container's pid and its overlay's directories (LowerDir, UpperDir,
+    MergedDir, WorkDir). With overlay2 they come from .GraphDriver.Data; with the containerd
+    image store, whose inspect names none, from the container's root overlay mount.
     For a container, ``{{out.STEP}}`` is its pid as the host sees it."""
 
     GIVES_OUT = True  # sets {{out.STEP}}
@@ -75,10 +77,18 @@ class DockerInspect:
         what = "image inspect" if p.get("image") else "inspect"
         return (
             f"docker {what} {p['name']} | grep -E '\"(Pid|LowerDir|UpperDir|MergedDir|WorkDir)\"'"
+            + (
+                ""
+                if p.get("image")
+                else "\n# the containerd image store: inspect has none; "
+                "the overlay mounted at / in /proc/PID/mountinfo has them"
+            )
         )
 
     def run(self, ctx: Any, journal: Journal, p: dict[str, Any]) -> Any:
         d = _docker()
+        ja = getattr(ctx, "lang", "en") == "ja"
+        store = d.image_store()
         if p.get("image"):
             info = d.inspect_image(str(p["name"]))
             head = [f"image {p['name']}: {info.id[:19]}, {len(info.layers)} layer(s)"]
@@ -87,6 +97,22 @@ class DockerInspect:
             head = [f"container {info.name}: pid {info.pid} on the host, running={info.running}"]
             _set_out(ctx, str(info.pid))
         g = info.graph
+        head.append(("イメージストア：" if ja else "image store: ") + store.words(ja))
+        if g.source == "mount":
+            head.append(
+                f"# docker inspect: GraphDriver.Data は null。/proc/{info.pid}/mountinfo の / "
+                "（overlay）から読んだ"
+                if ja
+                else f"# docker inspect: GraphDriver.Data is null; read from the overlay "
+                f"mounted at / in /proc/{info.pid}/mountinfo"
+            )
+        elif not g.upper:
+            head.append(
+                "# docker inspect はディレクトリを示さない（動いているコンテナの overlay だけがマウントされる）"
+                if ja
+                else "# docker inspect names no directories (only a running container's "
+                "overlay is mounted)"
+            )
         lines = [*head, f"GraphDriver.Name  {g.name}"]
         lines += [f"LowerDir          {lo}" for lo in g.lower]
         lines += [f"UpperDir          {g.upper}", f"MergedDir         {g.merged}"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.errors import LabError
+from lab.host import mounts
 from lab.host.dockerhost import with_docker_host
 from lab.safety.journal import Entry, Journal
 
@@ -27,13 +28,64 @@ PREFIX = "shikumi"
 
 @dataclass
 class GraphDriver:
-    """Where overlay2 keeps a container's (or image's) layers: `docker inspect` .GraphDriver."""
+    """Where a container's (or image's) layers are: `docker inspect` .GraphDriver with
+    overlay2; with the containerd image store (whose inspect has no directories) the
+    container's root overlay mount (``source = "mount"``, see ``rootfs_overlay``)."""
 
     name: str
     lower: list[str]  # top first, as in the mount options
     upper: str
     merged: str
     work: str
+    source: str = "inspect"  # "inspect": GraphDriver.Data; "mount": the rootfs overlay mount
+
+
+CONTAINERD_SNAPSHOTTER = "io.containerd.snapshotter.v1"
+
+
+@dataclass
+class ImageStore:
+    """Which image store the daemon uses. Docker's own graph drivers (overlay2) report
+    their directories in `docker inspect`; the containerd image store (the default of
+    fresh installs since Docker 29; `"features": {"containerd-snapshotter": true}` from
+    Docker 24 on) keeps layers as containerd snapshots and reports none: `docker info`
+    then says Storage Driver `overlayfs` with ``driver-type io.containerd.snapshotter.v1``."""
+
+    driver: str  # docker info .Driver: overlay2, overlayfs, vfs, …
+    containerd: bool  # the containerd image store (a snapshotter) rather than a graph driver
+
+    def words(self, ja: bool = False) -> str:
+        if self.containerd:
+            return (
+                f"containerd のイメージストア（スナップショッター {self.driver}）"
+                if ja
+                else f"the containerd image store (snapshotter {self.driver})"
+            )
+        return (
+            f"Docker のグラフドライバー {self.driver}"
+            if ja
+            else f"Docker's graph driver {self.driver}"
+        )
+
+
+def parse_store(driver: str, driver_status: str) -> ImageStore:
+    """*driver*: `docker info --format '{{.Driver}}'`; *driver_status*: its
+    ``{{json .DriverStatus}}`` (a list of [key, value] pairs, or null)."""
+    try:
+        pairs = json.loads(driver_status or "null") or []
+    except json.JSONDecodeError:
+        pairs = []
+    kinds = [
+        str(p[1]) for p in pairs if isinstance(p, list) and len(p) == 2 and p[0] == "driver-type"
+    ]
+    return ImageStore(driver.strip(), any(k.startswith(CONTAINERD_SNAPSHOTTER) for k in kinds))
+
+
+def image_store() -> ImageStore:
+    """The daemon's image store, from `docker info`."""
+    r = docker(["info", "--format", "{{.Driver}}\n{{json .DriverStatus}}"], timeout=30)
+    driver, _, status = r.stdout.strip().partition("\n")
+    return parse_store(driver, status)
 
 
 @dataclass
@@ -125,6 +177,47 @@ def _graph(d: dict) -> GraphDriver:
     )
 
 
+def overlay_options(super_options: str) -> dict[str, str]:
+    """``rw,lowerdir=A:B,upperdir=U,workdir=W`` → {"lowerdir": "A:B", …} (flags dropped)."""
+    out: dict[str, str] = {}
+    for opt in super_options.split(","):
+        key, eq, value = opt.partition("=")
+        if eq:
+            out[key] = value
+    return out
+
+
+def rootfs_overlay(cid: str, pid: int, name: str = "overlayfs") -> GraphDriver | None:
+    """A running container's overlay as the kernel has it, for the containerd image store
+    (`docker inspect` there has ``GraphDriver.Data: null``). The container's ``/`` is an
+    overlay mount: its process's mount table (/proc/PID/mountinfo) gives lowerdir (the
+    image's snapshots, top first), upperdir and workdir; the same overlay is mounted on
+    the host (at DATA-ROOT/rootfs/overlayfs/ID), which is the MergedDir. None when the
+    container runs no process or its root is no overlay."""
+    if pid <= 0:
+        return None
+    try:
+        inside = mounts.mounts(pid)
+    except OSError:
+        return None
+    roots = [m for m in inside if m.target == "/" and m.fstype == "overlay"]
+    if not roots:
+        return None
+    opts = overlay_options(roots[-1].super_options)
+    upper = opts.get("upperdir", "")
+    if not upper:
+        return None
+    host = [
+        m
+        for m in mounts.mounts()
+        if m.fstype == "overlay" and overlay_options(m.super_options).get("upperdir") == upper
+    ]
+    host.sort(key=lambda m: not m.target.endswith("/" + cid))  # DATA/rootfs/overlayfs/ID first
+    lower = [x for x in opts.get("lowerdir", "").split(":") if x]
+    merged = host[0].target if host else ""
+    return GraphDriver(name or "overlayfs", lower, upper, merged, opts.get("workdir", ""), "mount")
+
+
 def inspect_image(name: str) -> DockerImage:
     d = json.loads(docker(["image", "inspect", name]).stdout)[0]
     cfg = d.get("Config") or {}
@@ -143,14 +236,18 @@ def inspect_image(name: str) -> DockerImage:
 def inspect_container(name: str) -> DockerContainer:
     d = json.loads(docker(["container", "inspect", name]).stdout)[0]
     state = d.get("State") or {}
+    pid = int(state.get("Pid") or 0)
+    graph = _graph(d)
+    if not graph.upper:  # the containerd image store: the directories are in the mount table
+        graph = rootfs_overlay(d["Id"], pid, graph.name) or graph
     return DockerContainer(
         d["Id"],
         d.get("Name", "").lstrip("/"),
         (d.get("Config") or {}).get("Image", ""),
-        int(state.get("Pid") or 0),
+        pid,
         bool(state.get("Running")),
         int(state.get("ExitCode") or 0),
-        _graph(d),
+        graph,
     )
 
 

@@ -5,7 +5,9 @@ asked for: what the lower layers hold there, what the upper holds (a new file,
 a copy-up, a whiteout ``c 0/0``, an opaque directory), and what the container
 sees. Works for the lab's own containers (``container = ID`` or ``of`` an
 ``op container-create``) and for Docker's (``of`` an ``op docker-inspect``: its
-GraphDriver's LowerDir / UpperDir / MergedDir).
+GraphDriver's LowerDir / UpperDir / MergedDir with overlay2, or, with the containerd
+image store whose inspect names none, the same roles read from the container's root
+overlay mount: ``lab.ops.docker.rootfs_overlay``).
 """
 
 from __future__ import annotations
