@@ -4,8 +4,10 @@ Docker 29 makes the containerd image store the default of fresh installs; there
 `docker inspect` has no GraphDriver.Data and the lab reads the overlay from the
 container's root mount. This test starts its own dockerd with
 ``"features": {"containerd-snapshotter": true}`` (its own data root, exec root, socket,
-pidfile and managed containerd; ``--bridge=none --iptables=false``: nothing of the
-host's network), plays lesson 13 against it, then stops it and removes its data.
+pidfile and managed containerd; a bridge of its own and ``--iptables=false``: nothing of
+the host's network), plays lesson 13 against it, then stops it and removes its data.
+Not ``--bridge=none``: a dockerd started with it deletes the host's ``docker0``, which
+the lab's own daemon still uses (found when every later `docker run -p` failed).
 
 The feature needs dockerd 24 or later. The dockerd used: ``$SHIKUMI_TEST_DOCKERD``
 (a path; the containerd beside it is used too), else the system's when it is new
@@ -67,6 +69,10 @@ def containerd_dockerd() -> Iterator[str]:
     run = Path(f"/run/shk-test-dockerd-{tag}")
     run.mkdir(parents=True)
     data.mkdir(parents=True)
+    bridge = f"shkcd{tag}"  # 13 characters: a link name may have 15
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True, timeout=30)
+    subprocess.run(["ip", "addr", "add", "10.254.13.1/24", "dev", bridge], check=True, timeout=30)
+    subprocess.run(["ip", "link", "set", bridge, "up"], check=True, timeout=30)
     (run / "daemon.json").write_text(json.dumps({"features": {"containerd-snapshotter": True}}))
     host = f"unix://{run}/docker.sock"
     log = open(run / "dockerd.log", "w")  # noqa: SIM115 (closed below)
@@ -78,7 +84,7 @@ def containerd_dockerd() -> Iterator[str]:
             f"--exec-root={run}/exec",
             f"--pidfile={run}/dockerd.pid",
             f"--config-file={run}/daemon.json",
-            "--bridge=none",
+            f"--bridge={bridge}",
             "--iptables=false",
             "--ip6tables=false",
         ],
@@ -120,6 +126,7 @@ def containerd_dockerd() -> Iterator[str]:
         assert not mounts.under(str(data)), "the test dockerd left mounts"
         shutil.rmtree(data)  # nothing is mounted under it (above): its own files only
         shutil.rmtree(run)
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True, timeout=30)
 
 
 def proc_wait(proc: subprocess.Popen, secs: float) -> int | None:
