@@ -65,7 +65,9 @@ def containerd_dockerd() -> Iterator[str]:
     need_tool("docker")
     path, env_path = _dockerd()
     tag = secrets.token_hex(4)
-    data = Path(f"/var/lib/shikumi-test-dockerd-{tag}")
+    # under /tmp: the lab's tests keep it on a real filesystem (a volume in the fresh
+    # Debian harness), where containerd's overlay snapshots can have their upper dirs
+    data = Path(f"/tmp/shikumi-test-dockerd-{tag}")
     run = Path(f"/run/shk-test-dockerd-{tag}")
     run.mkdir(parents=True)
     data.mkdir(parents=True)

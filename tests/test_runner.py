@@ -170,7 +170,7 @@ def test_shell_in_a_container_uses_nsenter_and_a_prompt(journal: Journal) -> Non
     argv = unwrap(r.shell(0))
     assert argv[:3] == ["nsenter", "--target", str(r.vars.pids["box"])]
     whole = r.shell(0)  # the prompt names the context; it reaches the shell as data
-    assert any(a.startswith("PS1=") and a.endswith(" · box) # ") for a in whole)
+    assert any(a.startswith("SHIKUMI_PS1=") and a.endswith(" · box) # ") for a in whole)
     r.finish()
 
 

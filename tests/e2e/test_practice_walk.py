@@ -223,6 +223,9 @@ def test_walk_every_try_beside_the_app(tmp_path: Path, number: str) -> None:
         for i, step in enumerate(lesson.steps[: tries[-1] + 1]):
             t.wait(app, f"Step {i + 1}/{total}", timeout=STEP_WAIT)
             t("send-keys", "-t", app, "r")
+            if step.of("predict"):  # the question first: run without guessing (s)
+                t.wait(app, "Predict first", timeout=STEP_WAIT)
+                t("send-keys", "-t", app, "s")
             if i not in tries:
                 t.wait(app, "✓ passed", timeout=STEP_WAIT)
                 t("send-keys", "-t", app, "n")

@@ -408,7 +408,11 @@ def kill_app(k: Kill, env: dict[str, str], home: Path) -> None:
             # the step's own time starts when its work does (the key's way through tmux
             # and the app's event loop comes first): wait for the journal's first entry
             pressed = time.monotonic()
+            asked = False  # a step with a predict question asks it first: run without a guess
             while not _pending(home) and _alive(pid) and time.monotonic() < pressed + 5:
+                if not asked and "Predict first" in _tmux("capture-pane", "-p", "-t", name).stdout:
+                    _tmux("send-keys", "-t", name, "s")
+                    asked, pressed = True, time.monotonic()
                 time.sleep(0.001)
             t0 = time.monotonic()
             k.note = (
