@@ -63,6 +63,7 @@ CHANGED: dict[tuple[str, str], str | None] = {
     ("15", "mine"): "+ namespaces:",
     ("15", "second"): "+ links:",
     ("15", "forward-yours"): "+ iptables: nat -A OUTPUT -d 127.0.0.1/32",
+    ("15", "testweb"): "+ links:",  # docker run -p: the container's veth on docker0
     ("16", "memlimit"): "cgroups:",
     ("16", "quota"): "cgroups:",
     ("16", "throttle"): "+ files:",
