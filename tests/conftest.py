@@ -120,3 +120,20 @@ def _reliability_line() -> str:
     parts.append(f"fuzz cases {_COUNTS['fuzz']}")
     parts.append(f"signal cases {_COUNTS['signals']}")
     return "reliability: " + "; ".join(parts)
+
+
+@pytest.fixture
+def open_home() -> Iterator[Any]:
+    """A lab home that lesson 21's ordinary user can reach (as /var/lib/shikumi is):
+    pytest's own tmp_path lives under /tmp/pytest-of-root, mode 0700, which no other
+    user may pass through, so lesson 21's first check would rightly fail there."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    top = Path(tempfile.mkdtemp(prefix="shikumi-open-"))
+    top.chmod(0o755)
+    try:
+        yield top / "home"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

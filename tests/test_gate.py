@@ -136,12 +136,12 @@ def test_a_good_lesson_passes_the_gate_and_plain_play(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(900)
-def test_every_bundled_lesson_passes_the_solve_gate(tmp_path: Path) -> None:
+def test_every_bundled_lesson_passes_the_solve_gate(open_home: Path) -> None:
     """The CI gate: 198 s on the shared 2-core development machine (two rounds of every
     lesson, typing included); see docs/slides.md."""
     need_root()
     need_tool("unshare", "nsenter", "ps", "script")
-    r = shikumi("play", "--all", "--verify-tries", "--json", home=tmp_path / "home", timeout=900)
+    r = shikumi("play", "--all", "--verify-tries", "--json", home=open_home, timeout=900)
     data = json.loads(r.stdout)
     bad = [
         (x["id"], t["step"], t["round"], t["verdict"], t["reason"][:200])
@@ -151,7 +151,7 @@ def test_every_bundled_lesson_passes_the_solve_gate(tmp_path: Path) -> None:
     ]
     assert r.returncode == 0, (bad, [x["failures"] for x in data["lessons"] if x["failures"]])
     assert data["leaked"] == []
-    doctor = shikumi("doctor", "--json", home=tmp_path / "home")
+    doctor = shikumi("doctor", "--json", home=open_home)
     absent = {c["name"] for c in json.loads(doctor.stdout)["checks"] if not c["ok"]}
     seen = 0
     for x in data["lessons"]:

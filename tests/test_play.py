@@ -54,15 +54,15 @@ summary = "日本語の概要"
 """
 
 
-def test_play_all_json_passes_and_leaks_nothing(tmp_path: Path) -> None:
+def test_play_all_json_passes_and_leaks_nothing(open_home: Path) -> None:
     need_root()
     need_tool("unshare", "nsenter", "ps")
-    r = shikumi("play", "--all", "--json", home=tmp_path / "home", timeout=600)
+    r = shikumi("play", "--all", "--json", home=open_home, timeout=600)
     data = json.loads(r.stdout)  # nothing but the one JSON object
     assert r.returncode == 0, r.stdout + r.stderr
     ids = [x["id"] for x in data["lessons"]]
     assert {"01-where-am-i", "02-processes"} <= set(ids)
-    doctor = shikumi("doctor", "--json", home=tmp_path / "home")
+    doctor = shikumi("doctor", "--json", home=open_home)
     absent = {c["name"] for c in json.loads(doctor.stdout)["checks"] if not c["ok"]}
     for x in data["lessons"]:
         assert x["failed"] == 0 and x["passed"] == x["steps"] - x["skipped"], x
@@ -77,7 +77,7 @@ def test_play_all_json_passes_and_leaks_nothing(tmp_path: Path) -> None:
             assert named, (x["id"], skip, sorted(absent))
         assert set(x) >= {"id", "steps", "passed", "failed", "skipped", "seconds", "failures"}
     assert data["leaked"] == []
-    assert not list((tmp_path / "home" / "journal").glob("*.jsonl"))
+    assert not list((open_home / "journal").glob("*.jsonl"))
 
 
 def test_failing_check_exits_1_and_names_step_and_reason(tmp_path: Path) -> None:
