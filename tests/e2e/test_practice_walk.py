@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -32,6 +31,7 @@ import pytest
 from lab.lesson.loader import load_lesson
 from lab.lesson.model import Step
 from lab.lesson.variables import PATTERN, env_name
+from tests.e2e.test_practice_tmux import Tmux as PracticeTmux
 
 REPO = Path(__file__).resolve().parent.parent.parent
 LESSONS = {
@@ -75,32 +75,7 @@ LIST_SHOWS = "Press Enter to open it."  # the lesson list, back from the lesson
 READY = re.compile(r"(\(shikumi [^)]*\) #|^>)\s*$")  # the prompt, or bash's PS2
 
 
-class Tmux:
-    def __init__(self, socket: str) -> None:
-        self.socket = socket
-
-    def __call__(self, *args: str) -> str:
-        r = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10
-        )
-        return r.stdout
-
-    def screen(self, target: str) -> str:
-        return self("capture-pane", "-p", "-J", "-t", target)
-
-    def wait(self, target: str, *texts: str, timeout: float = 20.0) -> str:
-        end = time.monotonic() + timeout
-        shown = ""
-        while time.monotonic() < end:
-            shown = self.screen(target)
-            if all(t in shown for t in texts):
-                return shown
-            time.sleep(0.15)
-        raise AssertionError(f"{texts!r} never all showed on {target}; it was:\n{shown}")
-
-    def panes(self, session: str) -> list[str]:
-        return self("list-panes", "-t", session, "-F", "#{pane_id}").split()
-
+class Tmux(PracticeTmux):  # the practice test's tmux driver, plus typing a line
     def type(self, pane: str, line: str) -> None:
         """One line as typed: its characters literally (-l), then Enter; then, as a
         learner does, wait for the shell to be back at its prompt (or asking for the
