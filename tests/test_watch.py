@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import queue
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 from lab.lesson.loader import load_lesson
 from lab.lesson.runner import Runner
 from lab.lesson.session import LessonSession
-from lab.lesson.watch import Watcher, WatchUpdate
+from lab.lesson.watch import LOCK_WAIT, Watcher, WatchUpdate
 from lab.safety.journal import Journal
 from tests.support import need_tool
 
@@ -122,6 +123,34 @@ def test_the_checks_follow_the_learners_shell(tmp_path: Path) -> None:
             if shell.poll() is None:
                 shell.kill()
                 shell.wait(5)
+        r.finish()
+
+
+def test_the_baseline_waits_for_a_busy_session(tmp_path: Path) -> None:
+    """A run holding the session past LOCK_WAIT when the watch starts: the baseline is
+    still taken (before the shell opens: the app waits for ``wait_ready``), so the
+    learner's first change is a change, not part of the baseline (CI's failure of
+    the tmux test: the first command's file never showed in What changed)."""
+    lesson = _lesson(tmp_path)
+    with Journal.open(tmp_path / "home") as j:
+        r = Runner(lesson, j)
+        assert r.run_step(0).status == "failed"
+        lock = threading.Lock()
+        lock.acquire()  # a run holds the session
+        q: queue.Queue = queue.Queue()
+        w = Watcher(r, 0, None, q.put, lock=lock, interval=0.3, views=False)
+        w.start()
+        try:
+            assert not w.wait_ready(LOCK_WAIT * 1.5)  # no baseline while the run holds it
+            lock.release()
+            assert w.wait_ready(LOCK_WAIT * 3)
+            assert not _next(q, "start").done
+            (r.work / "x").touch()  # the learner's first command
+            u = _next(q, "timer")
+            assert f"+ files: {r.work}/x (0 B)" in [str(c) for c in u.changes]
+            assert u.checks[0].ok
+        finally:
+            w.stop()
         r.finish()
 
 

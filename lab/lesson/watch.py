@@ -92,6 +92,7 @@ class Watcher:
         self.marked = False  # the shell marks its prompts (bash; sh with /proc)
         self.settling = False  # output without a prompt: a prompt once it is quiet
         self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
+        self.ready = threading.Event()  # the baseline is taken: the shell may open
 
     # -- one round -------------------------------------------------------------------
     def evaluate(self) -> list[CheckResult]:
@@ -133,6 +134,7 @@ class Watcher:
             found = changes.diff(self.snap, snap) if self.snap is not None else []
             found = [c for c in found if (c.kind, c.text) not in self.own]
             self.snap = snap
+            self.ready.set()
             if trigger == "timer" and not found:
                 return None  # nothing moved in the kernel: the checks would say the same
             update = WatchUpdate(self.index, trigger, changes=found)
@@ -181,7 +183,10 @@ class Watcher:
     def loop(self) -> None:
         self.looping = True
         try:
-            self.tick("start")
+            # the baseline, however long a run holds the session: without it the learner's
+            # first command would become the baseline and its change would never show
+            while self.snap is None and not self.stopped.is_set():
+                self.tick("start")
             while not self.stopped.is_set():
                 settle = SETTLE_MARKED if self.marked else SETTLE
                 wait = settle if self.settling else self.interval
@@ -211,6 +216,14 @@ class Watcher:
             self.ended = True
             if self.watch is not None:  # the loop's own file descriptors: closed by it
                 self.watch.close()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Blocking: until the baseline is taken (True), the watch ends or *timeout*."""
+        end = time.monotonic() + timeout
+        while not self.ready.wait(0.05):
+            if self.stopped.is_set() or time.monotonic() > end:
+                return False
+        return True
 
     def stop(self, wait: float = 3.0) -> None:
         """Any thread: end the loop (and wait for it, bounded)."""

@@ -45,6 +45,7 @@ class PracticeUpdate(Message):
 
 
 RESIZE_SETTLE = 0.4  # seconds without a resize before the shell's pane is moved
+BASELINE_WAIT = 15.0  # the shell opens once the watcher's baseline is taken (a run may hold it)
 
 
 @applog.guarded
@@ -81,6 +82,12 @@ class PracticeScreen(Screen):
 
     async def _open_pane(self, practice: Practice) -> None:
         lang = self.lang  # type: ignore[attr-defined]
+        assert practice.watcher is not None  # the shell opens once the baseline is taken:
+        # what the learner's first command changes is then always a change
+        if not await asyncio.to_thread(practice.watcher.wait_ready, BASELINE_WAIT):
+            if self.practice is not practice:  # the step was left meanwhile: closed by it
+                return
+            applog.record("practice", TimeoutError("the baseline snapshot was not ready"))
         try:
             pane = await asyncio.to_thread(tmux.split, practice.argv)
         except (OSError, LabError) as e:
