@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 from lab.host import snapshot
@@ -73,6 +74,30 @@ def test_mounts_namespaces_net_read_from_the_context() -> None:
     if "links" in snap.kinds:  # `ip` is installed (provision.sh puts it there)
         assert any(line.startswith("lo ") for line in snap.get("links"))
         assert any(line.startswith("lo 127.0.0.1/8") for line in snap.get("addresses"))
+
+
+def test_a_user_namespaces_maps_written_are_a_change(tmp_path: Path) -> None:
+    """uid_map written by hand (lesson 21): `- … uid_map empty`, `+ … uid_map 0 N 1`."""
+    if os.geteuid() != 0:
+        import pytest
+
+        pytest.skip("needs root (writing another process's uid_map)")
+    bare = subprocess.Popen(["unshare", "--user", "sleep", "30"])
+    try:
+        scope = _scope(tmp_path, roots=(bare.pid,))
+        for _ in range(100):  # until unshare has made the namespace
+            user = os.readlink(f"/proc/{bare.pid}/ns/user")
+            if user != os.readlink("/proc/self/ns/user"):
+                break
+            time.sleep(0.02)
+        a = changes.take(scope)
+        assert f"{user} uid_map empty" in a.get("namespaces")
+        Path(f"/proc/{bare.pid}/uid_map").write_text("0 0 1\n")
+        got = [str(c) for c in changes.diff(a, changes.take(scope)) if c.kind == "namespaces"]
+        assert got == [f"- namespaces: {user} uid_map empty", f"+ namespaces: {user} uid_map 0 0 1"]
+    finally:
+        bare.kill()
+        bare.wait(5)
 
 
 def test_cgroups_named_shikumi_with_their_limits(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ class Snapshot:
         return self.kinds.get(kind, frozenset())
 
 
-def _ns_of(pid: int) -> list[str]:
+def ns_of(pid: int) -> list[str]:
     found = []
     for t in NS_TYPES:
         try:
@@ -92,15 +92,42 @@ def _ns_of(pid: int) -> list[str]:
     return found
 
 
+def _idmaps(pid: int, own: str) -> list[str]:
+    """The id maps of *pid*'s user namespace when it is not *own* (the lab's): a line
+    per map line (``user:[N] uid_map 0 1001 1``), ``… uid_map empty`` before one is
+    written, and its setgroups (``allow``/``deny``)."""
+    try:
+        user = os.readlink(f"/proc/{pid}/ns/user")
+    except OSError:
+        return []
+    if user == own:
+        return []
+    out = []
+    for name in ("uid_map", "gid_map", "setgroups"):
+        try:
+            with open(f"/proc/{pid}/{name}") as f:
+                rows = [" ".join(line.split()) for line in f if line.strip()]
+        except OSError:
+            continue
+        out += [f"{user} {name} {r}" for r in rows] or [f"{user} {name} empty"]
+    return out
+
+
 def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
-    """The namespaces of *pid* and of every process in *tree*, the named netns, and
-    the hostname *pid* sees (its UTS namespace's: `hostname NAME` shows)."""
-    out = set(_ns_of(pid))
+    """The namespaces of *pid* and of every process in *tree*, the named netns, the
+    hostname *pid* sees (its UTS namespace's: `hostname NAME` shows) and the id maps
+    of each user namespace other than the lab's (writing uid_map is a change)."""
+    out = set(ns_of(pid))
     name = hostname_of(pid)
     if name:
         out.add(f"hostname {name}")
-    for p in tree:
-        out.update(_ns_of(p))
+    try:
+        own = os.readlink("/proc/self/ns/user")
+    except OSError:
+        own = ""
+    for p in (pid, *tree):
+        out.update(ns_of(p))
+        out.update(_idmaps(p, own))
     with contextlib.suppress(OSError):
         out.update(f"netns {n}" for n in os.listdir("/run/netns"))
     return frozenset(out)

@@ -21,7 +21,7 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host.filewatch import FileWatch
-from lab.host.snapshot import read_namespaces, read_processes, stat_all, tree_of
+from lab.host.snapshot import ns_of, read_processes, stat_all, tree_of
 from lab.lesson import checks
 from lab.lesson.model import CheckResult, ViewResult
 from lab.lesson.scope import scope_for
@@ -126,11 +126,8 @@ class Watcher:
             snap = changes.take(scope)
             if self.snap is not None:  # the kinds not read now keep their last state
                 snap.kinds = {**self.snap.kinds, **snap.kinds}
-            if self.shell_pid and not self.own:  # the shell itself (its recorder, nsenter…
-                table = stat_all()  # on the host side, their namespaces): not news
-                tree = tree_of([self.shell_pid], table)
-                self.own = {("processes", t) for t in read_processes(tree, table)}
-                self.own |= {("namespaces", t) for t in read_namespaces(scope.pid, tree)}
+            if self.shell_pid and not self.own:  # tick() called without the loop
+                self.own = self.own_now()
             found = changes.diff(self.snap, snap) if self.snap is not None else []
             found = [c for c in found if (c.kind, c.text) not in self.own]
             self.snap = snap
@@ -149,6 +146,18 @@ class Watcher:
             self.lock.release()
         self.on_update(update)
         return update
+
+    def own_now(self) -> set[tuple[str, str]]:
+        """The shell itself (its recorder, nsenter… on the host side, their namespaces),
+        read at its first prompt, before the learner's first command: not news."""
+        if not self.shell_pid:
+            return set()
+        table = stat_all()
+        tree = tree_of([self.shell_pid], table)
+        own = {("processes", t) for t in read_processes(tree, table)}
+        for p in tree:
+            own |= {("namespaces", t) for t in ns_of(p)}
+        return own
 
     def refresh_views(self) -> list[ViewResult] | None:
         if not self.views or not self.runner.lesson.steps[self.index].of("view"):
@@ -199,7 +208,11 @@ class Watcher:
                     self.tick("prompt", t0)
                     continue
                 if woke and self.prompted():
+                    if not self.own:  # the first prompt: what runs now is the shell's own
+                        self.own = self.own_now()
                     update = self.tick("prompt", t0)
+                    while update is None and not self.stopped.is_set():  # the session was
+                        update = self.tick("prompt", t0)  # busy: this command still counts
                     views = self.refresh_views() if update is not None else None
                     if views is not None and update is not None:
                         self.on_update(WatchUpdate(self.index, "views", views=views))

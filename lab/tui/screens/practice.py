@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 from typing import Any
 
 from textual import on
@@ -71,13 +72,17 @@ class PracticeScreen(Screen):
             and current.index == ctl.index
             and procs.alive(self.pane.pid)
         ):
-            self.run_worker(
-                asyncio.to_thread(tmux.select, self.pane), group="practice", exit_on_error=False
+            self.run_worker(  # a function, not a coroutine: one cancelled unstarted is no warning
+                partial(asyncio.to_thread, tmux.select, self.pane),
+                group="practice",
+                exit_on_error=False,
             )
             return True
         practice = self._new_practice()
         if practice is not None:  # tmux is asked in a worker: the event loop never waits
-            self.run_worker(self._open_pane(practice), group="practice", exit_on_error=False)
+            self.run_worker(
+                partial(self._open_pane, practice), group="practice", exit_on_error=False
+            )
         return True
 
     async def _open_pane(self, practice: Practice) -> None:
@@ -204,7 +209,7 @@ class PracticeScreen(Screen):
     def on_resize(self) -> None:
         if self.pane is not None:
             self.run_worker(
-                self._follow_size(), group="practice-size", exclusive=True, exit_on_error=False
+                self._follow_size, group="practice-size", exclusive=True, exit_on_error=False
             )
 
     async def _follow_size(self) -> None:
@@ -231,7 +236,9 @@ class PracticeScreen(Screen):
         if practice is not None or pane is not None:
             if practice is not None and practice.watcher is not None:
                 practice.watcher.stopped.set()  # no more updates from it
-            self.run_worker(self._close(practice, pane), group="practice", exit_on_error=False)
+            self.run_worker(
+                partial(self._close, practice, pane), group="practice", exit_on_error=False
+            )
 
     async def end_practice_now(self) -> None:
         """Leaving the lesson (before the session closes): the same, waited for."""

@@ -176,7 +176,7 @@ class Explanation(MoreHint, VerticalScroll):
                 await updated
                 self.call_after_refresh(self.scroll_to, y=y, animate=False)
 
-            self.run_worker(back_there(), group="explain-scroll", exclusive=True)
+            self.run_worker(back_there, group="explain-scroll", exclusive=True)
             return
         if not keep_scroll:
             self.scroll_home(animate=False)
@@ -188,4 +188,4 @@ class Explanation(MoreHint, VerticalScroll):
             await updated
             self.call_after_refresh(self.scroll_end, animate=False)
 
-        self.run_worker(to_the_end(), group="explain-scroll", exclusive=True)
+        self.run_worker(to_the_end, group="explain-scroll", exclusive=True)
