@@ -212,3 +212,47 @@ def test_a_shell_that_does_not_mark_its_prompt_is_watched_when_it_goes_quiet(
             shell.kill()
             shell.wait(5)
         r.finish()
+
+
+TWO_STEPS = """+++
+title = "scope"
+summary = "scope"
+part = "test"
+requires = []
++++
+## A store {#store}
+```run
+mkdir -p {{home}}/store/a/b
+```
+```view tree
+path = "{{home}}/store"
+depth = 3
+```
+## Put a file there {#put}
+```run
+true
+```
+"""
+
+
+def test_what_changed_looks_where_the_lessons_tree_views_looked(tmp_path: Path) -> None:
+    """A folder a tree view showed (a registry's storage, lesson 22) is in the scope of
+    that step and of the later ones: a file the learner puts there is a change."""
+    from lab.lesson.scope import scope_for
+    from lab.ops import changes
+
+    d = tmp_path / "lessons" / "93-scope"
+    d.mkdir(parents=True)
+    (d / "lesson.md").write_text(TWO_STEPS)
+    lesson, problems = load_lesson(d)
+    assert lesson is not None, problems
+    with Journal.open(tmp_path / "home") as j:
+        r = Runner(lesson, j)
+        assert r.run_step(0).status == "passed"
+        store = str(tmp_path / "home" / "store")
+        assert store in scope_for(r, 1).dirs
+        before = changes.take(scope_for(r, 1))
+        (tmp_path / "home" / "store" / "a" / "b" / "blob").write_text("x")
+        got = [str(c) for c in changes.diff(before, changes.take(scope_for(r, 1)))]
+        assert f"+ files: {store}/a/b/blob (1 B)" in got
+        r.finish()

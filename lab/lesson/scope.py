@@ -3,7 +3,8 @@
 The context is the step's try context (a spawned container's pid, or the host); the
 processes are the learner's shell and everything the lesson spawned; the files are
 the lesson's work dir, the home's containers (their roots), the overlays' uppers
-under the home, the context's root and the folders the step's checks name.
+under the home, the context's root, the folders the step's checks name and those
+the lesson's tree views have shown so far.
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ def _check_dirs(runner: Any, step: Any) -> list[str]:
     return out
 
 
+def _view_dirs(runner: Any, index: int) -> list[str]:
+    """The folders the lesson's tree views showed up to step *index* (a registry's
+    storage, say): what the learner's command adds there is news."""
+    out = []
+    for step in runner.lesson.steps[: index + 1]:
+        for a in step.of("view"):
+            path = a.params.get("path")
+            if isinstance(path, str):
+                try:
+                    out.append(runner.vars.fill(path))
+                except LabError:
+                    continue
+    return out
+
+
 def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
     """The scope of step *index* of *runner* now (*shell_pid*: the learner's shell)."""
     step = runner.lesson.steps[index]
@@ -46,7 +62,7 @@ def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
         root = "/"
     if root != "/":
         dirs.append(root)
-    dirs += _check_dirs(runner, step)
+    dirs += _check_dirs(runner, step) + _view_dirs(runner, index)
     dirs = [d for d in dict.fromkeys(dirs) if d and d != "/" and os.path.isdir(d)]
     # a folder inside another one given is walked once (within the bounds of the outer)
     dirs = [d for d in dirs if not any(d != o and d.startswith(o + "/") for o in dirs)]
