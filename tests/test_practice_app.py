@@ -64,3 +64,15 @@ async def test_the_app_watches_a_second_terminals_shell(tmp_path, monkeypatch) -
             if shell.poll() is None:
                 shell.kill()
             shell.wait(5)
+
+
+def test_what_changed_shortens_the_home_only_where_it_is_a_whole_path() -> None:
+    """Seen walking lesson 23: Docker's data root /var/lib/shikumi-docker beside the
+    home /var/lib/shikumi was shown as "$SHIKUMI_HOME-docker"."""
+    panel = WhatChanged(home="/var/lib/shikumi/")
+    assert (
+        panel.short("/var/lib/shikumi-docker/overlay2/x/merged (overlay overlay)")
+        == "/var/lib/shikumi-docker/overlay2/x/merged (overlay overlay)"
+    )
+    assert panel.short("/var/lib/shikumi/work/a.txt (3 B)") == "$SHIKUMI_HOME/work/a.txt (3 B)"
+    assert panel.short("/var/lib/shikumi") == "$SHIKUMI_HOME"

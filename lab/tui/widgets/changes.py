@@ -4,6 +4,7 @@ newest on top."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import Any
@@ -68,10 +69,17 @@ class WhatChanged(Static):
             out.append(f"— {head}\n", "dim")
             for c in changes:
                 style = "green" if c.sign == "+" else "red"
-                text = c.text.replace(self.home, "$SHIKUMI_HOME") if self.home else c.text
+                text = self.short(c.text)
                 out.append(f"{c.sign} {c.kind}: {text}\n", style)
         out.rstrip()
         return out
+
+    def short(self, text: str) -> str:
+        """The home's path as $SHIKUMI_HOME, where it is a whole path (not the start of
+        a sibling's name: /var/lib/shikumi-docker stays as it is)."""
+        if not self.home:
+            return text
+        return re.sub(re.escape(self.home) + r"(?=/|\s|$)", "$SHIKUMI_HOME", text)
 
     def redraw(self) -> None:
         self.update(self.text())
