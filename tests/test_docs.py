@@ -4,6 +4,7 @@ docs/slides.md maps the deck's hands-on items to lesson steps that exist, each a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from lab import views
@@ -82,3 +83,23 @@ def test_every_hands_on_row_is_a_learner_step() -> None:
             if any(st.id == s and st.of("try") for st in lessons[n].steps)
         ]
         assert tries, f"slides {row[0]}: none of the steps it names has a try"
+
+
+def test_every_test_file_is_in_the_vm_subset_or_left_out_with_a_reason() -> None:
+    """docs/reliability.md names the test files the Debian 12 VM runs and, for every
+    other one, why it is left out: a new test file must be placed in one of the two."""
+    import fnmatch
+
+    doc = (REPO / "docs" / "reliability.md").read_text()
+    start = doc.index("**The tests in the Debian 12 VM are a named subset**")
+    section = doc[start : doc.index("The whole suite in the VM is one command", start)]
+    names = set(re.findall(r"`(test_[a-z0-9_*]+)(?:\.py)?`", section))
+    files = sorted(p.stem for p in (REPO / "tests").glob("test_*.py"))
+    missing = [f for f in files if not any(fnmatch.fnmatch(f, n) for n in names)]
+    assert not missing, f"test files neither run in the VM nor left out with a reason: {missing}"
+    stale = [n for n in names if not any(fnmatch.fnmatch(f, n) for f in files)]
+    assert not stale, f"docs/reliability.md names test files that do not exist: {stale}"
+    table = section[: section.index("Every other test file is left out")]
+    listed = (REPO / "tests" / "vm" / "subset.txt").read_text().split("\n")
+    subset = {Path(line).stem for line in listed if line and not line.startswith("#")}
+    assert set(re.findall(r"`(test_[a-z0-9_]+)\.py`", table)) == subset

@@ -27,6 +27,9 @@ if [ "$KILLS" != 0 ]; then
 fi
 if [ "${TESTS:-}" != none ]; then
     tests_args="${TESTS:-}"
+    if [ "$tests_args" = subset ]; then   # the named subset: tests/vm/subset.txt
+        tests_args=$(grep -v '^#' tests/vm/subset.txt | paste -sd, -)
+    fi
     # ./run.sh test as CI runs it (CI=true: a test that would skip fails instead)
     # shellcheck disable=SC2086
     step run-test 10800 env CI="${CI_MODE:-true}" ./run.sh test -q -rfEs -p no:cacheprovider ${tests_args//,/ } --junitxml="$OUT/junit.xml"
