@@ -1,7 +1,7 @@
 """End to end: a learner walks a lesson doing every try in the shell beside the app.
 
-For each of lessons 05, 07, 08, 10, 14, 15 and 16 (one test each, so each runs
-alone): the real app (`python -m lab open NN`) in a real tmux of its own; the
+For each of lessons 05, 07, 08, 10, 14, 15, 16, 21, 22 and 23 (one test each, so
+each runs alone): the real app (`python -m lab open NN`) in a real tmux of its own; the
 learner runs each step in order with the app's own keys (r, n); at a try step
 they press `t` and type the step's solution into the pane beside, line by line
 with `send-keys`, as they would type it. The solution is the lesson's own (read
@@ -42,6 +42,9 @@ LESSONS = {
     "14": "14-volumes",
     "15": "15-networking",
     "16": "16-cgroups",
+    "21": "21-user-namespaces",
+    "22": "22-registry",
+    "23": "23-docker-plumbing",
 }
 # what the What changed panel must list after each try's solution: what the step is
 # about (the file written, the mount made, the link plugged, the limit set)
@@ -68,6 +71,21 @@ CHANGED: dict[tuple[str, str], str | None] = {
     ("16", "quota"): "cgroups:",
     ("16", "throttle"): "+ files:",
     ("16", "pidsmax"): "cgroups:",
+    ("21", "by-hand"): " uid_map 0 ",  # + namespaces: user:[N] uid_map 0 1001 1
+    ("21", "subuid"): "+ files: /etc/subuid",
+    ("21", "newuidmap"): " uid_map 1 ",  # the subordinate range, by newuidmap
+    ("21", "rootlesskit"): " uid_map 1 ",  # … by rootlesskit, in a namespace of its own
+    ("22", "layer"): "+ files: $SHIKUMI_HOME/work/22-registry/layer.digest",
+    # docker pull writes to Docker's own store (its data root), which is not the lab's
+    # to walk: nothing of the kernel's the step is about changes
+    ("22", "pull"): None,
+    ("22", "tag"): "+ files: $SHIKUMI_HOME/registry/l22/storage/docker/registry/v2/blobs/",
+    ("23", "port"): "+ files: $SHIKUMI_HOME/work/23-docker-plumbing/port.txt",
+    ("23", "dns"): "+ links:",  # the new network's bridge and the containers' veths
+    ("23", "stop"): "mounts:",  # the stopped containers' roots unmounted
+    # docker pause writes freezer.state in Docker's cgroup of the container, and the
+    # snapshot reads only the lab's own cgroups (shikumi*): not asserted
+    ("23", "pause"): None,
 }
 STEP_WAIT = 90.0  # one step of the lab's own (a build, a download from the local cache)
 TYPE_WAIT = 30.0  # from the solution typed to every check green
@@ -174,7 +192,7 @@ def lazy_first(t: Tmux, app: str, shell: str, step: Step) -> None:
 
 
 @pytest.mark.parametrize("number", sorted(LESSONS))
-def test_walk_every_try_beside_the_app(tmp_path: Path, number: str) -> None:
+def test_walk_every_try_beside_the_app(tmp_path: Path, open_home: Path, number: str) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root")
     for tool in ("tmux", "script", "chroot", "ldd", "unshare", "nsenter"):
@@ -184,7 +202,7 @@ def test_walk_every_try_beside_the_app(tmp_path: Path, number: str) -> None:
     assert lesson is not None, problems
     tries = [i for i, st in enumerate(lesson.steps) if st.of("try")]
     assert {(number, lesson.steps[i].id) for i in tries} <= set(CHANGED), "an expectation each"
-    home = tmp_path / "home"
+    home = open_home  # lesson 21's ordinary user must reach it (tmp_path is under a 0700 folder)
     exit_file = tmp_path / "exit-status"
     t = Tmux(f"shikumi-walk-{uuid.uuid4().hex[:8]}")
     env = f"SHIKUMI_HOME={home} LANG=C.UTF-8 TERM=xterm-256color PYTHONPATH={REPO}"
