@@ -15,7 +15,7 @@ from lab.host.dockerhost import PRIVATE_DOCKER_ENV, private_docker_host
 
 INSTALL_ALL = "or ./run.sh installs everything"
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-DOCKER_TIMEOUT = 5.0
+DOCKER_TIMEOUT = 10.0  # a busy daemon in a slow VM (TCG) took over 5 s to answer
 # A tool's --version answers in milliseconds, but a big Go binary (docker) on a
 # small, busy or emulated VM has taken over 3 s to start: a tool is missing only
 # if it does not answer within this.
@@ -108,12 +108,16 @@ def _docker_version(docker: str, host: str | None) -> tuple[str, str]:
     if host is not None:
         env["DOCKER_HOST"] = host
     rc, out, err = run(
-        [docker, "info", "--format", "{{.ServerVersion}}"], timeout=DOCKER_TIMEOUT, env=env
+        # `docker version` asks only /version: `docker info` gathers the whole daemon's state
+        # (every container, image and plugin), which a busy daemon answers slowly
+        [docker, "version", "--format", "{{.Server.Version}}"],
+        timeout=DOCKER_TIMEOUT,
+        env=env,
     )
     version = out.strip()
     if rc == 0 and version:
         return version, ""
-    return "", one_line(err) or one_line(out) or f"docker info exited {rc}"
+    return "", one_line(err) or one_line(out) or f"docker version exited {rc}"
 
 
 def probe_docker_daemon() -> Check:
