@@ -5,14 +5,18 @@
 - its hostname: the node name of its UTS namespace. For a process in another UTS
   namespace, a short-lived thread joins that namespace (``setns(2)`` changes only
   the calling thread's) and reads ``uname``; the thread then ends, and the rest of
-  the program never leaves its own namespace."""
+  the program never leaves its own namespace;
+- its namespaces (and those of a process tree) and, for a user namespace other than
+  the lab's, its id maps: What changed's "namespaces"."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
 import threading
+from collections.abc import Iterable
 
 CLONE_NEWUTS = 0x04000000
 MOUNT_ROOTS = 8  # containers whose own mount tables count, at most
@@ -88,4 +92,58 @@ def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
                 out.update(f"pid {p}: {m}" for m in read_mounts(p))
         except OSError:  # gone meanwhile
             continue
+    return frozenset(out)
+
+
+NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
+
+
+def ns_of(pid: int) -> list[str]:
+    found = []
+    for t in NS_TYPES:
+        try:
+            found.append(os.readlink(f"/proc/{pid}/ns/{t}"))
+        except OSError:
+            continue
+    return found
+
+
+def _idmaps(pid: int, own: str) -> list[str]:
+    """The id maps of *pid*'s user namespace when it is not *own* (the lab's): a line
+    per map line (``user:[N] uid_map 0 1001 1``), ``… uid_map empty`` before one is
+    written, and its setgroups (``allow``/``deny``)."""
+    try:
+        user = os.readlink(f"/proc/{pid}/ns/user")
+    except OSError:
+        return []
+    if user == own:
+        return []
+    out = []
+    for name in ("uid_map", "gid_map", "setgroups"):
+        try:
+            with open(f"/proc/{pid}/{name}") as f:
+                rows = [" ".join(line.split()) for line in f if line.strip()]
+        except OSError:
+            continue
+        out += [f"{user} {name} {r}" for r in rows] or [f"{user} {name} empty"]
+    return out
+
+
+def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
+    """The namespaces of *pid* and of every process in *tree*, the named netns, the
+    hostname *pid* sees (its UTS namespace's: `hostname NAME` shows) and the id maps
+    of each user namespace other than the lab's (writing uid_map is a change)."""
+    out = set(ns_of(pid))
+    name = hostname_of(pid)
+    if name:
+        out.add(f"hostname {name}")
+    try:
+        own = os.readlink("/proc/self/ns/user")
+    except OSError:
+        own = ""
+    for p in (pid, *tree):
+        out.update(ns_of(p))
+        out.update(_idmaps(p, own))
+    with contextlib.suppress(OSError):
+        out.update(f"netns {n}" for n in os.listdir("/run/netns"))
     return frozenset(out)

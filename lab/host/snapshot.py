@@ -14,7 +14,6 @@ lab/ops/changes.py) compares two snapshots. Reads only.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lab.host import proc_run
-from lab.host.nsview import hostname_of, mounts_seen, unescape
+from lab.host.nsview import mounts_seen, read_namespaces, unescape
 
 KINDS = (
     "mounts",
@@ -39,7 +38,6 @@ KINDS = (
     "processes",
     "files",
 )
-NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 CMD_TIMEOUT = 2.0  # ip / iptables-save: bounded, their group killed past it
 MAX_DEPTH = 4  # files: levels below each directory
 MAX_FILES = 2000  # files: entries per directory given
@@ -80,57 +78,6 @@ class Snapshot:
 
     def get(self, kind: str) -> frozenset[str]:
         return self.kinds.get(kind, frozenset())
-
-
-def ns_of(pid: int) -> list[str]:
-    found = []
-    for t in NS_TYPES:
-        try:
-            found.append(os.readlink(f"/proc/{pid}/ns/{t}"))
-        except OSError:
-            continue
-    return found
-
-
-def _idmaps(pid: int, own: str) -> list[str]:
-    """The id maps of *pid*'s user namespace when it is not *own* (the lab's): a line
-    per map line (``user:[N] uid_map 0 1001 1``), ``… uid_map empty`` before one is
-    written, and its setgroups (``allow``/``deny``)."""
-    try:
-        user = os.readlink(f"/proc/{pid}/ns/user")
-    except OSError:
-        return []
-    if user == own:
-        return []
-    out = []
-    for name in ("uid_map", "gid_map", "setgroups"):
-        try:
-            with open(f"/proc/{pid}/{name}") as f:
-                rows = [" ".join(line.split()) for line in f if line.strip()]
-        except OSError:
-            continue
-        out += [f"{user} {name} {r}" for r in rows] or [f"{user} {name} empty"]
-    return out
-
-
-def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
-    """The namespaces of *pid* and of every process in *tree*, the named netns, the
-    hostname *pid* sees (its UTS namespace's: `hostname NAME` shows) and the id maps
-    of each user namespace other than the lab's (writing uid_map is a change)."""
-    out = set(ns_of(pid))
-    name = hostname_of(pid)
-    if name:
-        out.add(f"hostname {name}")
-    try:
-        own = os.readlink("/proc/self/ns/user")
-    except OSError:
-        own = ""
-    for p in (pid, *tree):
-        out.update(ns_of(p))
-        out.update(_idmaps(p, own))
-    with contextlib.suppress(OSError):
-        out.update(f"netns {n}" for n in os.listdir("/run/netns"))
-    return frozenset(out)
 
 
 def stat_all() -> dict[int, tuple[int, str]]:

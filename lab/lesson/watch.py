@@ -21,7 +21,8 @@ from typing import Any
 
 from lab.errors import LabError
 from lab.host.filewatch import FileWatch
-from lab.host.snapshot import ns_of, read_processes, stat_all, tree_of
+from lab.host.nsview import ns_of
+from lab.host.snapshot import read_processes, stat_all, tree_of
 from lab.lesson import checks
 from lab.lesson.model import CheckResult, ViewResult
 from lab.lesson.scope import scope_for
