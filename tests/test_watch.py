@@ -57,10 +57,10 @@ message = "the shell printed made"
 """
 
 
-def _lesson(tmp: Path):
-    d = tmp / "lessons" / "92-watch"
+def _lesson(tmp: Path, text: str = LESSON, name: str = "92-watch"):
+    d = tmp / "lessons" / name
     d.mkdir(parents=True)
-    (d / "lesson.md").write_text(LESSON)
+    (d / "lesson.md").write_text(text)
     lesson, problems = load_lesson(d)
     assert lesson is not None, problems
     return lesson
@@ -241,11 +241,7 @@ def test_what_changed_looks_where_the_lessons_tree_views_looked(tmp_path: Path) 
     from lab.lesson.scope import scope_for
     from lab.ops import changes
 
-    d = tmp_path / "lessons" / "93-scope"
-    d.mkdir(parents=True)
-    (d / "lesson.md").write_text(TWO_STEPS)
-    lesson, problems = load_lesson(d)
-    assert lesson is not None, problems
+    lesson = _lesson(tmp_path, TWO_STEPS, "93-scope")
     with Journal.open(tmp_path / "home") as j:
         r = Runner(lesson, j)
         assert r.run_step(0).status == "passed"
