@@ -207,11 +207,16 @@ def _exit_status(p: dict, ctx: Context) -> Verdict:
     return ok, say("exited", ctx.lang, of=of, exit=last.exit, want=p["status"])
 
 
+# a bound against a hung command, not a wait: `docker run` of a check took over 10 s in a
+# busy VM without KVM (the Debian 12 VM run), and a learner's slow VM is like it
+CHECK_TIMEOUT = 30.0
+
+
 def _command(p: dict, ctx: Context) -> Verdict:
     """The command itself is not quoted: a check's script often holds the very text
     (a grep pattern, a file name) the learner is asked to find."""
     lang = ctx.lang
-    r = ctx.run(p["run"], str(p.get("in", "")), 10.0)
+    r = ctx.run(p["run"], str(p.get("in", "")), CHECK_TIMEOUT)
     if r.error:
         raise _Fail(say("cmd.start", lang, why=r.error))
     if r.timed_out:
