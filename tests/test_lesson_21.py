@@ -15,13 +15,10 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -160,16 +157,7 @@ def _need_lesson() -> None:
     need_tool("unshare", "nsenter", "setpriv", "useradd", "newuidmap", "newgidmap")
 
 
-@pytest.fixture
-def open_home() -> Iterator[Path]:
-    """A lab home the lesson's ordinary user can reach: pytest's own tmp_path lives
-    under /tmp/pytest-of-root, mode 0700, which no other user may pass through."""
-    top = Path(tempfile.mkdtemp(prefix="shikumi-t21-"))
-    top.chmod(0o755)
-    try:
-        yield top / "home"
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
+# open_home: tests/conftest.py (a home lesson 21's user can reach)
 
 
 def test_lesson_21_plays_and_leaves_nothing(open_home: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import os
 import threading
 from collections.abc import Iterable
@@ -108,6 +109,15 @@ def ns_of(pid: int) -> list[str]:
     return found
 
 
+@functools.cache
+def _own_userns() -> str:
+    """The lab's own user namespace (it never changes for a process)."""
+    try:
+        return os.readlink("/proc/self/ns/user")
+    except OSError:
+        return ""
+
+
 def _idmaps(pid: int, own: str) -> list[str]:
     """The id maps of *pid*'s user namespace when it is not *own* (the lab's): a line
     per map line (``user:[N] uid_map 0 1001 1``), ``… uid_map empty`` before one is
@@ -133,14 +143,11 @@ def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
     """The namespaces of *pid* and of every process in *tree*, the named netns, the
     hostname *pid* sees (its UTS namespace's: `hostname NAME` shows) and the id maps
     of each user namespace other than the lab's (writing uid_map is a change)."""
-    out = set(ns_of(pid))
+    out = set()
     name = hostname_of(pid)
     if name:
         out.add(f"hostname {name}")
-    try:
-        own = os.readlink("/proc/self/ns/user")
-    except OSError:
-        own = ""
+    own = _own_userns()
     for p in (pid, *tree):
         out.update(ns_of(p))
         out.update(_idmaps(p, own))

@@ -18,31 +18,27 @@ from lab.lesson.context import host_pid
 from lab.ops import changes
 
 
-def _check_dirs(runner: Any, step: Any) -> list[str]:
+def _paths(runner: Any, actions: Any) -> list[str]:
+    """The ``path`` each of *actions* names, its values filled (one not yet known: left out)."""
     out = []
-    for a in step.of("check"):
+    for a in actions:
         path = a.params.get("path")
         if isinstance(path, str):
             try:
-                out.append(os.path.dirname(runner.vars.fill(path)))
+                out.append(runner.vars.fill(path))
             except LabError:
                 continue
     return out
 
 
+def _check_dirs(runner: Any, step: Any) -> list[str]:
+    return [os.path.dirname(p) for p in _paths(runner, step.of("check"))]
+
+
 def _view_dirs(runner: Any, index: int) -> list[str]:
     """The folders the lesson's tree views showed up to step *index* (a registry's
     storage, say): what the learner's command adds there is news."""
-    out = []
-    for step in runner.lesson.steps[: index + 1]:
-        for a in step.of("view"):
-            path = a.params.get("path")
-            if isinstance(path, str):
-                try:
-                    out.append(runner.vars.fill(path))
-                except LabError:
-                    continue
-    return out
+    return [p for st in runner.lesson.steps[: index + 1] for p in _paths(runner, st.of("view"))]
 
 
 def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:

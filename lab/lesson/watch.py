@@ -93,7 +93,6 @@ class Watcher:
         self.marked = False  # the shell marks its prompts (bash; sh with /proc)
         self.settling = False  # output without a prompt: a prompt once it is quiet
         self.own: set[tuple[str, str]] = set()  # pids of the shell itself (left out of the changes)
-        self.ready = threading.Event()  # the baseline is taken: the shell may open
 
     # -- one round -------------------------------------------------------------------
     def evaluate(self) -> list[CheckResult]:
@@ -132,7 +131,6 @@ class Watcher:
             found = changes.diff(self.snap, snap) if self.snap is not None else []
             found = [c for c in found if (c.kind, c.text) not in self.own]
             self.snap = snap
-            self.ready.set()
             if trigger == "timer" and not found:
                 return None  # nothing moved in the kernel: the checks would say the same
             update = WatchUpdate(self.index, trigger, changes=found)
@@ -234,8 +232,8 @@ class Watcher:
     def wait_ready(self, timeout: float) -> bool:
         """Blocking: until the baseline is taken (True), the watch ends or *timeout*."""
         end = time.monotonic() + timeout
-        while not self.ready.wait(0.05):
-            if self.stopped.is_set() or time.monotonic() > end:
+        while self.snap is None:
+            if self.stopped.wait(0.05) or time.monotonic() > end:
                 return False
         return True
 

@@ -37,6 +37,9 @@ class WhatChanged(Static):
     def __init__(self, lang: str = "en", home: str = "", **kw: Any) -> None:
         super().__init__("", **kw)
         self.home = home.rstrip("/")  # shown as $SHIKUMI_HOME: paths stay short
+        # … where it is a whole path (not the start of a sibling's name:
+        # /var/lib/shikumi-docker stays as it is)
+        self._home_re = re.compile(re.escape(self.home) + r"(?=/|\s|$)") if self.home else None
         self._blocks: deque[tuple[str, list[Any]]] = deque()
         self.set_reactive(WhatChanged.lang, lang)
         self.count = 0
@@ -75,11 +78,8 @@ class WhatChanged(Static):
         return out
 
     def short(self, text: str) -> str:
-        """The home's path as $SHIKUMI_HOME, where it is a whole path (not the start of
-        a sibling's name: /var/lib/shikumi-docker stays as it is)."""
-        if not self.home:
-            return text
-        return re.sub(re.escape(self.home) + r"(?=/|\s|$)", "$SHIKUMI_HOME", text)
+        """The home's path as $SHIKUMI_HOME, where it is a whole path."""
+        return self._home_re.sub("$SHIKUMI_HOME", text) if self._home_re else text
 
     def redraw(self) -> None:
         self.update(self.text())
