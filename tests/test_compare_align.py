@@ -4,6 +4,7 @@ mount point or field (lessons 13 and 14). The commands run for real (bash, bound
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -120,3 +121,38 @@ def test_without_keys_the_columns_stay_two_blocks() -> None:
         ],
     )
     assert data.rows == [] and data.columns[0].unique == {"b"}
+
+
+def test_a_padded_line_wider_than_its_cell_loses_its_padding_before_it_wraps() -> None:
+    """Lesson 21 step 3: /proc/PID/status pads with tabs and uid_map with spaces; in
+    a narrow cell the numbers stay on the line of their field name. A line that fits
+    is drawn as printed, padding and all. Real files of this very process."""
+    data = compare.collect(
+        _Ctx(),
+        columns=[
+            {
+                "label": "host",
+                "command": "grep -E '^(Uid|Gid):' /proc/self/status; "
+                'echo "uid_map: $(cat /proc/self/uid_map)"',
+                "key": r"^(\w+):",
+            },
+            {
+                "label": "inside",
+                "command": "grep -E '^(Uid|Gid):' /proc/self/status; "
+                'echo "uid_map: $(cat /proc/self/uid_map)"',
+                "key": r"^(\w+):",
+            },
+        ],
+    )
+    status = Path("/proc/self/status").read_text()
+    uid = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
+    assert "\t" in status and len(uid) == 4
+    narrow = _text(compare.render(data), width=64).splitlines()
+    # each field's four numbers on its own line, after the field name
+    assert any(ln.count(" ".join(["Uid:", *uid])) == 2 for ln in narrow), narrow
+    umap = Path("/proc/self/uid_map").read_text().splitlines()[0]
+    assert any("uid_map: " + " ".join(umap.split()) in ln for ln in narrow), narrow
+    # wide enough: as printed (tabs expanded, the kernel's padding kept)
+    wide = _text(compare.render(data), width=160)
+    assert "Uid:\t".expandtabs(8) + uid[0] in wide
+    assert "uid_map: " + umap in wide

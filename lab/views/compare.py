@@ -22,6 +22,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from lab.views.squeeze import Squeeze
 from lab.views.words import w
 
 PARAMS: dict[str, tuple[Any, bool]] = {
@@ -133,22 +134,23 @@ def render(data: CompareData, lang: str = "en") -> Table:
                 if not lines:
                     cells.append(Text("—", style="dim"))
                 elif row.key == OTHER:
-                    cells.append(Text("\n".join(lines), style="dim"))
+                    cells.append(Squeeze([(ln, "") for ln in lines], style="dim"))
                 else:
-                    cells.append(
-                        Text("\n".join(lines), style="bold yellow" if some_missing else "")
-                    )
+                    lit = "bold yellow" if some_missing else ""
+                    cells.append(Squeeze([(ln, "") for ln in lines], style=lit))
             t.add_row(*cells)
         if any(r.key == OTHER for r in data.rows):
             t.caption = w("compare.other", lang)
         return t
-    cells = []
-    for col in data.columns:
-        text = Text()
-        for i, line in enumerate(col.text.rstrip("\n").splitlines()):
-            if i:
-                text.append("\n")
-            text.append(line, style="bold yellow" if line in col.unique else "")
-        cells.append(text)
-    t.add_row(*cells)
+    t.add_row(
+        *(
+            Squeeze(
+                [
+                    (line, "bold yellow" if line in col.unique else "")
+                    for line in col.text.rstrip("\n").splitlines()
+                ]
+            )
+            for col in data.columns
+        )
+    )
     return t
