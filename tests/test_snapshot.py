@@ -125,3 +125,52 @@ def test_a_kind_not_read_is_not_compared() -> None:
     many = changes.Snapshot({"files": frozenset(f"f{i}" for i in range(300))})
     out = changes.diff(changes.Snapshot({"files": frozenset()}), many, limit=10)
     assert len(out) == 11 and out[-1].text == "… and 290 more changes"
+
+
+def test_a_file_in_a_containers_own_tmpfs_is_a_change(tmp_path: Path) -> None:
+    """`docker run --read-only --tmpfs /tmp` (lesson 14): the tmpfs exists only in
+    the container's mount namespace, so the host's path to its root shows an empty
+    /tmp. The snapshot walks the container's own writable mounts through
+    /proc/PID/root and shows them as `NAME:/tmp/…`. A real chroot in a real mount
+    namespace (busybox: static, so the root needs nothing else)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0 or shutil.which("busybox") is None:
+        pytest.skip("needs root (a mount namespace, a tmpfs) and busybox")
+    from lab.host.nsview import inner_mounts
+
+    root = tmp_path / "root"
+    for d in ("bin", "tmp", "proc"):
+        (root / d).mkdir(parents=True)
+    shutil.copy(shutil.which("busybox"), root / "bin" / "busybox")
+    box = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "--fork", "sh", "-c",
+         'mount -t tmpfs -o size=1m tmpfs "$0/tmp" && mount -t proc proc "$0/proc" '
+         '&& exec chroot "$0" /bin/busybox sleep 30', str(root)],
+    )  # fmt: skip
+    try:
+        pid = 0
+        for _ in range(250):  # until the chroot has happened (the forked child's root)
+            kids = Path(f"/proc/{box.pid}/task/{box.pid}/children").read_text().split()
+            if kids and os.readlink(f"/proc/{kids[0]}/root") == str(root):
+                pid = int(kids[0])
+                break
+            time.sleep(0.02)
+        assert pid, "the container never reached its chroot"
+        assert inner_mounts(pid) == ["/tmp"]  # not /proc, not its root
+        assert inner_mounts(os.getpid()) == []  # the lab's own namespace: nothing extra
+        scope = changes.Scope(
+            pid=pid, dirs=(str(root),), inside=tuple((f"/proc/{pid}/root{m}", f"box:{m}") for m in inner_mounts(pid))
+        )  # fmt: skip
+        a = changes.take(scope)
+        Path(f"/proc/{pid}/root/tmp/ok.txt").write_text("scratch\n")
+        assert not (root / "tmp" / "ok.txt").exists()  # the host's path: nothing there
+        got = [str(c) for c in changes.diff(a, changes.take(scope)) if c.kind == "files"]
+        assert got == ["+ files: box:/tmp/ok.txt (8 B)"]
+    finally:
+        if pid:  # the chrooted sleep: unshare's child, not ended by ending unshare
+            os.kill(pid, 9)
+        box.kill()
+        box.wait(5)

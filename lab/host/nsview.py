@@ -96,6 +96,64 @@ def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
     return frozenset(out)
 
 
+# file systems whose files are the kernel's own, not the learner's
+PSEUDO_FS = frozenset(
+    [
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "mqueue",
+        "devtmpfs",
+        "securityfs",
+        "debugfs",
+        "tracefs",
+        "bpf",
+        "pstore",
+        "configfs",
+        "fusectl",
+        "hugetlbfs",
+        "binfmt_misc",
+        "autofs",
+        "nsfs",
+        "efivarfs",
+    ]
+)
+KERNEL_DIRS = ("/proc", "/sys", "/dev")
+
+
+def inner_mounts(pid: int) -> list[str]:
+    """The writable directory mounts of *pid*'s mount namespace when it is not the
+    lab's, as seen from its root (``/tmp``, ``/notes``): a ``--tmpfs /tmp`` or a
+    volume mounted inside a container exists only there, so the host's paths never
+    show what is written in it. Not its root (the host walks that), nor the kernel's
+    own file systems or anything under /proc, /sys or /dev. Only for a process with
+    a root of its own (chroot, pivot_root): one that shares the host's root, as
+    ``unshare --mount`` alone leaves it, has a copy of every host mount."""
+    try:
+        if os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"):
+            return []
+        if os.readlink(f"/proc/{pid}/root") == "/":
+            return []
+        with open(f"/proc/{pid}/mountinfo", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 6 or not rest or rest[0] in PSEUDO_FS:
+            continue
+        target = unescape(fields[4])
+        if target == "/" or any(target == d or target.startswith(d + "/") for d in KERNEL_DIRS):
+            continue
+        if "rw" in fields[5].split(",") and target not in out:
+            out.append(target)
+    return out
+
+
 NS_TYPES = ("mnt", "uts", "ipc", "pid", "net", "user", "cgroup")
 
 

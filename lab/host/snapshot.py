@@ -68,6 +68,9 @@ class Scope:
     dirs: tuple[str, ...] = ()
     kinds: tuple[str, ...] = KINDS
     ignore: tuple[str, ...] = (".try-", ".spawn-")  # file names the lab keeps for itself
+    # (path to walk, how to show it): a container's own mounts, walked through
+    # /proc/PID/root and shown as ``NAME:/tmp`` (lab/host/nsview.py inner_mounts)
+    inside: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -172,6 +175,15 @@ def read_files(dirs: Iterable[str], ignore: tuple[str, ...] = ()) -> frozenset[s
                         todo.append((e.path, depth + 1))
                 else:
                     out.add(f"{e.path} ({st.st_size} B)")
+    return frozenset(out)
+
+
+def read_inside(scope: Scope) -> frozenset[str]:
+    """The files of ``scope.inside``, each path shown as its mount is named."""
+    out = set()
+    for real, shown in scope.inside:
+        for line in read_files([real], scope.ignore):
+            out.add(shown + line[len(real) :] if line.startswith(real) else line)
     return frozenset(out)
 
 
@@ -310,7 +322,7 @@ def take(scope: Scope) -> Snapshot:
         "namespaces": lambda: read_namespaces(scope.pid, tree),
         "cgroups": read_cgroups,
         "processes": lambda: read_processes(tree, table),
-        "files": lambda: read_files(scope.dirs, scope.ignore),
+        "files": lambda: read_files(scope.dirs, scope.ignore) | read_inside(scope),
     }
     for kind, read in readers.items():
         if kind in kinds:

@@ -4,7 +4,9 @@ The context is the step's try context (a spawned container's pid, or the host); 
 processes are the learner's shell and everything the lesson spawned; the files are
 the lesson's work dir, the home's containers (their roots), the overlays' uppers
 under the home, the context's root, the folders the step's checks name and those
-the lesson's tree views have shown so far.
+the lesson's tree views have shown so far; and, for a try inside a container, the
+writable mounts of its own mount namespace (its tmpfs, its volumes), shown as
+``NAME:/tmp/file``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 from typing import Any
 
 from lab.errors import LabError
+from lab.host.nsview import inner_mounts
 from lab.host.snapshot import Scope, overlay_uppers
 from lab.lesson.context import host_pid
 from lab.ops import changes
@@ -65,7 +68,9 @@ def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
     roots = [sp.pid for sp in runner.ctx.spawned.values()]
     if shell_pid:
         roots.append(shell_pid)
-    return Scope(pid=pid, roots=tuple(roots), dirs=tuple(dirs))
+    label = runner.context_label(index) if name else ""
+    inside = tuple((f"/proc/{pid}/root{m}", f"{label}:{m}") for m in inner_mounts(pid))
+    return Scope(pid=pid, roots=tuple(roots), dirs=tuple(dirs), inside=inside)
 
 
 class StepChanges:

@@ -60,9 +60,8 @@ CHANGED: dict[tuple[str, str], str | None] = {
     ("14", "bind"): "/srv (",
     ("14", "write"): "+ files:",
     ("14", "tmpfs"): "+ mounts:",
-    # the files written go to the container's own tmpfs /tmp, which the files walk
-    # (from the host's side, never crossing a mount) does not see: not asserted yet
-    ("14", "readonly"): None,
+    # the container's own tmpfs, walked through /proc/PID/root (lab/host/nsview.py)
+    ("14", "readonly"): "+ files: ro:/tmp/ok.txt",
     ("15", "mine"): "+ namespaces:",
     ("15", "second"): "+ links:",
     ("15", "forward-yours"): "+ iptables: nat -A OUTPUT -d 127.0.0.1/32",
