@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab.host import snapshot
+from lab.host import cgroupview, snapshot
 from lab.ops import changes
 
 
@@ -105,7 +105,7 @@ def test_cgroups_named_shikumi_with_their_limits(tmp_path: Path) -> None:
     box.mkdir(parents=True)
     (box / "memory.limit_in_bytes").write_text("8388608\n")
     (tmp_path / "memory" / "other").mkdir()
-    assert snapshot.read_cgroups(str(tmp_path)) == {
+    assert cgroupview.read_cgroups(str(tmp_path)) == {
         "memory:shikumi",
         "memory:shikumi/box memory.limit_in_bytes=8388608",
     }
@@ -115,7 +115,37 @@ def test_cgroups_named_shikumi_with_their_limits(tmp_path: Path) -> None:
     for d in (v2, v2 / "shikumi", v2 / "shikumi" / "web", v2 / "user.slice"):
         (d / "cgroup.subtree_control").write_text("")
     (v2 / "shikumi" / "web" / "pids.max").write_text("20\n")
-    assert snapshot.read_cgroups(str(v2)) == {"unified:shikumi", "unified:shikumi/web pids.max=20"}
+    assert cgroupview.read_cgroups(str(v2)) == {
+        "unified:shikumi",
+        "unified:shikumi/web pids.max=20",
+    }
+
+
+def test_a_frozen_docker_container_and_a_frozen_lab_cgroup(tmp_path: Path) -> None:
+    """docker pause freezes the container's cgroup, where Docker's driver put it:
+    v1 cgroupfs `freezer/docker/ID`, v2 systemd `system.slice/docker-ID.scope`. A
+    file tree in the kernel's layouts (the real pause is in the practice walk, 23)."""
+    cid, other = "a" * 64, "b" * 64
+    v1 = tmp_path / "v1"
+    for c, state in ((cid, "FROZEN"), (other, "THAWED")):
+        (v1 / "freezer" / "docker" / c).mkdir(parents=True)
+        (v1 / "freezer" / "docker" / c / "freezer.state").write_text(state + "\n")
+    (v1 / "freezer" / "shikumi").mkdir()
+    (v1 / "freezer" / "shikumi" / "freezer.state").write_text("FROZEN\n")
+    assert cgroupview.read_cgroups(str(v1)) == {
+        "freezer:docker/aaaaaaaaaaaa freezer.state=FROZEN",  # the thawed one: not listed
+        "freezer:shikumi freezer.state=FROZEN",
+    }
+    v2 = tmp_path / "v2"
+    scope = v2 / "system.slice" / f"docker-{cid}.scope"
+    scope.mkdir(parents=True)
+    (v2 / "system.slice" / "docker-short.scope").mkdir()  # not a container id
+    for d in (v2, v2 / "system.slice", scope):
+        (d / "cgroup.subtree_control").write_text("")
+    (scope / "cgroup.freeze").write_text("0\n")
+    assert cgroupview.read_cgroups(str(v2)) == set()
+    (scope / "cgroup.freeze").write_text("1\n")
+    assert cgroupview.read_cgroups(str(v2)) == {"unified:docker/aaaaaaaaaaaa cgroup.freeze=1"}
 
 
 def test_a_kind_not_read_is_not_compared() -> None:

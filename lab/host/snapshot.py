@@ -6,7 +6,7 @@ the hostname it sees, the namespaces of it and of the processes
 under ``scope.roots``, the named network namespaces, links/addresses/routes of its
 network namespace (one bounded ``ip -j -batch -``, entered with ``nsenter -n`` when
 it is not the lab's own), the nat and filter rules (one bounded ``iptables-save``),
-cgroups named ``shikumi*`` with their limits, the processes under ``scope.roots``,
+cgroups named ``shikumi*`` and Docker's containers' with their limits (lab/host/cgroupview.py), the processes under ``scope.roots``,
 and the files under ``scope.dirs`` (bounded depth and count, never crossing a mount
 or following a symlink). Each kind is a frozenset of plain lines; ``diff`` (in
 lab/ops/changes.py) compares two snapshots. Reads only.
@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lab.host import proc_run
+from lab.host.cgroupview import read_cgroups
 from lab.host.nsview import mounts_seen, read_namespaces, unescape
 
 KINDS = (
@@ -41,19 +42,6 @@ KINDS = (
 CMD_TIMEOUT = 2.0  # ip / iptables-save: bounded, their group killed past it
 MAX_DEPTH = 4  # files: levels below each directory
 MAX_FILES = 2000  # files: entries per directory given
-CGROUP_ROOT = "/sys/fs/cgroup"
-PROBES = "shikumi-doctor-"  # `shikumi doctor`'s passing probes (runc's cgroup): not news
-LIMIT_FILES = (
-    "memory.max",
-    "memory.limit_in_bytes",
-    "memory.swap.max",
-    "cpu.max",
-    "cpu.cfs_quota_us",
-    "cpu.weight",
-    "cpu.shares",
-    "pids.max",
-    "cpuset.cpus",
-)
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="snapshot")
 
 
@@ -184,43 +172,6 @@ def read_inside(scope: Scope) -> frozenset[str]:
     for real, shown in scope.inside:
         for line in read_files([real], scope.ignore):
             out.add(shown + line[len(real) :] if line.startswith(real) else line)
-    return frozenset(out)
-
-
-def read_cgroups(root: str = CGROUP_ROOT) -> frozenset[str]:
-    """``HIERARCHY:PATH FILE=VALUE`` of each cgroup named shikumi* (and those below
-    it) in each hierarchy, for its limit files; ``HIERARCHY:PATH`` alone if it has none."""
-    out: set[str] = set()
-    try:
-        tops = [root] + [
-            os.path.join(root, d)
-            for d in os.listdir(root)
-            if os.path.isdir(os.path.join(root, d))
-            and not os.path.exists(f"{root}/{d}/cgroup.subtree_control")
-        ]
-    except OSError:
-        return frozenset()
-    for top in tops:
-        hier = os.path.basename(top) if top != root else "unified"
-        try:
-            names = [
-                d for d in os.listdir(top) if d.startswith("shikumi") and not d.startswith(PROBES)
-            ]
-        except OSError:
-            continue
-        for name in names:
-            for path, dirnames, _ in os.walk(os.path.join(top, name)):
-                if path.count(os.sep) - top.count(os.sep) > 3:
-                    dirnames.clear()
-                rel = os.path.relpath(path, top)
-                limits = []
-                for lf in LIMIT_FILES:
-                    try:
-                        with open(os.path.join(path, lf)) as f:
-                            limits.append(f"{lf}={f.read().strip()}")
-                    except OSError:
-                        continue
-                out.add(f"{hier}:{rel}" + (" " + " ".join(limits) if limits else ""))
     return frozenset(out)
 
 

@@ -82,9 +82,8 @@ CHANGED: dict[tuple[str, str], str | None] = {
     ("23", "port"): "+ files: $SHIKUMI_HOME/work/23-docker-plumbing/port.txt",
     ("23", "dns"): "+ links:",  # the new network's bridge and the containers' veths
     ("23", "stop"): "mounts:",  # the stopped containers' roots unmounted
-    # docker pause writes freezer.state in Docker's cgroup of the container, and the
-    # snapshot reads only the lab's own cgroups (shikumi*): not asserted
-    ("23", "pause"): None,
+    # docker pause: the container's cgroup frozen (v1 freezer.state, v2 cgroup.freeze)
+    ("23", "pause"): ":docker/",
 }
 STEP_WAIT = 90.0  # one step of the lab's own (a build, a download from the local cache)
 TYPE_WAIT = 30.0  # from the solution typed to every check green
