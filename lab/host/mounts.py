@@ -8,6 +8,33 @@ from dataclasses import dataclass
 
 from lab.host import libc
 
+# file systems whose files are the kernel's own (what `df -Th` calls virtual):
+# never a place where a learner's files are
+VIRTUAL_FS = frozenset(
+    [
+        "proc",
+        "sysfs",
+        "cgroup",
+        "cgroup2",
+        "devpts",
+        "mqueue",
+        "securityfs",
+        "debugfs",
+        "tracefs",
+        "pstore",
+        "bpf",
+        "configfs",
+        "fusectl",
+        "hugetlbfs",
+        "binfmt_misc",
+        "nsfs",
+        "autofs",
+        "rpc_pipefs",
+        "efivarfs",
+        "selinuxfs",
+    ]
+)
+
 
 @dataclass(frozen=True)
 class Mount:
@@ -21,7 +48,8 @@ class Mount:
     super_options: str
 
 
-def _unescape(field: str) -> str:
+def unescape(field: str) -> str:
+    """A mountinfo field as it is: its octal escapes (``\\040`` …) undone."""
     # mountinfo escapes space, tab, newline and backslash as octal (\040 …)
     out, i = [], 0
     while i < len(field):
@@ -44,11 +72,11 @@ def parse_mountinfo(text: str) -> list[Mount]:
                 Mount(
                     mount_id=int(parts[0]),
                     parent_id=int(parts[1]),
-                    root=_unescape(parts[3]),
-                    target=_unescape(parts[4]),
+                    root=unescape(parts[3]),
+                    target=unescape(parts[4]),
                     options=parts[5],
                     fstype=parts[sep + 1],
-                    source=_unescape(parts[sep + 2]),
+                    source=unescape(parts[sep + 2]),
                     super_options=parts[sep + 3] if len(parts) > sep + 3 else "",
                 )
             )

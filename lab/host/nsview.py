@@ -19,6 +19,8 @@ import os
 import threading
 from collections.abc import Iterable
 
+from lab.host.mounts import VIRTUAL_FS, parse_mountinfo, unescape
+
 CLONE_NEWUTS = 0x04000000
 MOUNT_ROOTS = 8  # containers whose own mount tables count, at most
 WAIT = 1.0
@@ -53,11 +55,6 @@ def hostname_of(pid: int) -> str:
     finally:
         os.close(fd)
     return found[0] if found else ""
-
-
-def unescape(s: str) -> str:
-    """A mountinfo field as it is (octal escapes of space, tab, newline undone)."""
-    return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n")
 
 
 def read_mounts(pid: int) -> frozenset[str]:
@@ -96,30 +93,6 @@ def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
     return frozenset(out)
 
 
-# file systems whose files are the kernel's own, not the learner's
-PSEUDO_FS = frozenset(
-    [
-        "proc",
-        "sysfs",
-        "cgroup",
-        "cgroup2",
-        "devpts",
-        "mqueue",
-        "devtmpfs",
-        "securityfs",
-        "debugfs",
-        "tracefs",
-        "bpf",
-        "pstore",
-        "configfs",
-        "fusectl",
-        "hugetlbfs",
-        "binfmt_misc",
-        "autofs",
-        "nsfs",
-        "efivarfs",
-    ]
-)
 KERNEL_DIRS = ("/proc", "/sys", "/dev")
 
 
@@ -141,16 +114,15 @@ def inner_mounts(pid: int) -> list[str]:
     except OSError:
         return []
     out = []
-    for line in text.splitlines():
-        left, _, right = line.partition(" - ")
-        fields, rest = left.split(), right.split()
-        if len(fields) < 6 or not rest or rest[0] in PSEUDO_FS:
+    for m in parse_mountinfo(text):
+        if m.fstype in VIRTUAL_FS or m.fstype == "devtmpfs" or m.target in out:
             continue
-        target = unescape(fields[4])
-        if target == "/" or any(target == d or target.startswith(d + "/") for d in KERNEL_DIRS):
+        if m.target == "/" or any(
+            m.target == d or m.target.startswith(d + "/") for d in KERNEL_DIRS
+        ):
             continue
-        if "rw" in fields[5].split(",") and target not in out:
-            out.append(target)
+        if "rw" in m.options.split(","):
+            out.append(m.target)
     return out
 
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from lab.host import proc_run
 from lab.host.cgroupview import read_cgroups
-from lab.host.nsview import mounts_seen, read_namespaces, unescape
+from lab.host.mounts import unescape
+from lab.host.nsview import mounts_seen, read_namespaces
 
 KINDS = (
     "mounts",

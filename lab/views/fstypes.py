@@ -16,28 +16,6 @@ PARAMS: dict[str, tuple[Any, bool]] = {
     "title": (str, False),
     "title_ja": (str, False),
 }
-VIRTUAL = {
-    "proc",
-    "sysfs",
-    "cgroup",
-    "cgroup2",
-    "devpts",
-    "mqueue",
-    "securityfs",
-    "debugfs",
-    "tracefs",
-    "pstore",
-    "bpf",
-    "configfs",
-    "fusectl",
-    "hugetlbfs",
-    "binfmt_misc",
-    "nsfs",
-    "autofs",
-    "rpc_pipefs",
-    "efivarfs",
-    "selinuxfs",
-}
 MEMORY = {"tmpfs", "devtmpfs", "ramfs"}
 
 
@@ -69,7 +47,13 @@ def collect(ctx: Any, **p: Any) -> FsData:
     pid = ctx.pid(p["pid"]) if p.get("pid") else "self"
     groups: dict[str, FsGroup] = {}
     for m in mounts.mounts(pid):
-        kind = "virtual" if m.fstype in VIRTUAL else "memory" if m.fstype in MEMORY else "disk"
+        kind = (
+            "virtual"
+            if m.fstype in mounts.VIRTUAL_FS
+            else "memory"
+            if m.fstype in MEMORY
+            else "disk"
+        )
         g = groups.setdefault(m.fstype, FsGroup(m.fstype, kind))
         g.targets.append(
             (m.target, m.source, _size(m.target) if kind != "virtual" and pid == "self" else 0)
