@@ -6,6 +6,7 @@ lab save -> docker load -> docker run;  docker import + commit -> docker save ->
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import tarfile
 from pathlib import Path
@@ -231,3 +232,66 @@ def test_journal_kinds_for_docker(tmp_path: Path) -> None:
     assert report.ok, report.to_json()
     assert f"{name}:latest" not in docker.names("image")
     assert oci.short(oci.sha256_bytes(b"")) == "e3b0c44298fc"
+
+
+def test_what_changed_lists_dockers_images_and_containers(journal: Journal, tmp_path: Path) -> None:
+    """A `docker tag` and a `docker create` are What changed's `docker` lines: read
+    over the daemon's socket, as the learner's try in lessons 12, 13, 22 and 23 makes
+    them (their files are in Docker's own store, which the files walk does not enter)."""
+    from lab.host.dockerhost import docker_socket
+    from lab.ops import changes
+
+    sock = docker_socket(docker.env())
+    assert sock, "the daemon need_docker found has a unix socket"
+    r = rootfs.build(journal, journal.home / "rootfs", scripts=GREET)
+    tar = tmp_path / "rootfs.tar"
+    rootfs.to_tar(r.root, tar)
+    base = _name("snap")
+    docker.import_tar(journal, tar, base)
+    scope = changes.Scope(pid=os.getpid(), kinds=("docker",), docker=sock)
+    a = changes.take(scope)
+    assert f"image {base}:latest" in a.get("docker"), a.errors
+    ctr = _name("ctr")
+    docker.create(journal, base, ctr, ["/bin/true"])
+    docker.docker(["tag", base, f"{base}:two"])
+    try:
+        got = [str(c) for c in changes.diff(a, changes.take(scope))]
+    finally:
+        docker.docker(["rmi", f"{base}:two"], check=False)
+    assert f"+ docker: image {base}:two" in got, got
+    assert f"+ docker: container {ctr} ({base}) created" in got, got
+    # no socket named: the kind is not read at all (a lesson without Docker)
+    assert "docker" not in changes.take(changes.Scope(pid=os.getpid(), kinds=("docker",))).kinds
+
+
+def test_a_committed_image_in_use_leaves_no_dangling_image(tmp_path: Path) -> None:
+    """Lesson 15's order: the journal notes the learner's containers and image (`op
+    expect`), then imports the base; the learner runs, commits, runs the commit.
+    Undone newest first, `docker rmi -f` met images still in use (by the running
+    container, by the commit), untagged them and left them dangling: 54 `<none>`
+    images piled up on this machine. The containers go first now, so each image is
+    really removed, its untagged parent with it."""
+    need_root()
+    need_docker()
+    j = Journal.open(tmp_path / "home")
+    r = rootfs.build_busybox(j, j.home / "rootfs")
+    tar = tmp_path / "bb.tar"
+    rootfs.to_tar(r.root, tar)
+    c1, c2, devel, base = _name("web1"), _name("web2"), _name("devel") + ":devel", _name("bb")
+    j.record("docker-container", c1)
+    j.record("docker-container", c2)
+    j.record("docker-image", devel)
+    bb = docker.import_tar(j, tar, base)
+    ids = {bb.id}
+    try:
+        assert docker.docker(["run", "--name", c1, "--network", "none", base, "sh", "-c",
+                              "echo page > /index.html"]).returncode == 0  # fmt: skip
+        assert docker.docker(["commit", c1, devel]).returncode == 0
+        ids.add(docker.inspect_image(devel).id)
+        assert docker.docker(["run", "-d", "--name", c2, "--network", "none", devel,
+                              "sleep", "600"]).returncode == 0  # fmt: skip
+    finally:
+        report = j.close()
+    assert report.ok, report.to_json()
+    left = [i for i in ids if docker.docker(["image", "inspect", i], check=False).returncode == 0]
+    assert left == [], f"images left behind, untagged: {left}"

@@ -204,3 +204,29 @@ def test_a_file_in_a_containers_own_tmpfs_is_a_change(tmp_path: Path) -> None:
             os.kill(pid, 9)
         box.kill()
         box.wait(5)
+
+
+def test_dockers_lines_name_an_image_by_tag_else_by_digest_else_by_id() -> None:
+    """The Engine API's answers as Docker 20.10 gives them for: an image with a tag,
+    one pulled by digest (lesson 22: no tag, `<none>:<none>` on 20.10), a dangling one;
+    a paused container (its Status, "Up 3 seconds (Paused)", would change at every look)."""
+    from lab.host import dockerview
+
+    d = "sha256:" + "0123456789abcdef" * 4
+    lines = dockerview.image_lines(
+        [
+            {"Id": "sha256:" + "a" * 64, "RepoTags": ["web:1", "web:latest"], "RepoDigests": []},
+            {"Id": "sha256:" + "b" * 64, "RepoTags": ["<none>:<none>"],
+             "RepoDigests": [f"127.0.0.1:5022/shikumi/hello@{d}"]},
+            {"Id": "sha256:" + "c" * 64, "RepoTags": None, "RepoDigests": None},
+        ]
+    )  # fmt: skip
+    assert lines == {
+        "image web:1",
+        "image web:latest",
+        "image 127.0.0.1:5022/shikumi/hello@sha256:0123456789ab",
+        "image sha256:cccccccccccc (no name)",
+    }
+    paused = {"Names": ["/shikumi-l23-web"], "Image": "web:1", "State": "paused",
+              "Status": "Up 3 seconds (Paused)"}  # fmt: skip
+    assert dockerview.container_lines([paused]) == {"container shikumi-l23-web (web:1) paused"}

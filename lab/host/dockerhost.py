@@ -4,7 +4,10 @@ without systemd writes its address to /run/shikumi-docker/env)."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
+import socket
 
 PRIVATE_DOCKER_ENV = "/run/shikumi-docker/env"
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -32,3 +35,40 @@ def with_docker_host(env: dict[str, str]) -> dict[str, str]:
     if private and os.path.exists(private.removeprefix("unix://")):
         env = dict(env, DOCKER_HOST=private)
     return env
+
+
+def docker_socket(env: dict[str, str] | None = None) -> str:
+    """The daemon's unix socket path ("" when DOCKER_HOST is not a unix socket, or
+    no socket file is there)."""
+    host = with_docker_host(dict(os.environ if env is None else env)).get("DOCKER_HOST", "")
+    if host and not host.startswith("unix://"):
+        return ""
+    sock = host.removeprefix("unix://") or DEFAULT_SOCKET
+    return sock if os.path.exists(sock) else ""
+
+
+class _UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def docker_get(sock: str, url: str, timeout: float) -> list[dict]:
+    """GET *url* of the Engine API on unix socket *sock*: its JSON list (a few ms,
+    where a `docker` command takes ~25 ms). Raises OSError, ValueError or
+    http.client.HTTPException when the daemon does not answer well."""
+    conn = _UnixHTTP(sock, timeout)
+    try:
+        conn.request("GET", url)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise OSError(f"Docker answered {resp.status} to {url}")
+        data = json.loads(resp.read())
+    finally:
+        conn.close()
+    return data if isinstance(data, list) else []

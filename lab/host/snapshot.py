@@ -6,7 +6,8 @@ the hostname it sees, the namespaces of it and of the processes
 under ``scope.roots``, the named network namespaces, links/addresses/routes of its
 network namespace (one bounded ``ip -j -batch -``, entered with ``nsenter -n`` when
 it is not the lab's own), the nat and filter rules (one bounded ``iptables-save``),
-cgroups named ``shikumi*`` and Docker's containers' with their limits (lab/host/cgroupview.py), the processes under ``scope.roots``,
+cgroups named ``shikumi*`` and Docker's containers' with their limits (lab/host/cgroupview.py),
+Docker's images and containers when the scope names its socket (lab/host/dockerview.py), the processes under ``scope.roots``,
 and the files under ``scope.dirs`` (bounded depth and count, never crossing a mount
 or following a symlink). Each kind is a frozenset of plain lines; ``diff`` (in
 lab/ops/changes.py) compares two snapshots. Reads only.
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 
 from lab.host import proc_run
 from lab.host.cgroupview import read_cgroups
+from lab.host.dockerview import read_docker
 from lab.host.mounts import unescape
 from lab.host.nsview import mounts_seen, read_namespaces
 
@@ -39,6 +41,7 @@ KINDS = (
     "cgroups",
     "processes",
     "files",
+    "docker",
 )
 CMD_TIMEOUT = 2.0  # ip / iptables-save: bounded, their group killed past it
 MAX_DEPTH = 4  # files: levels below each directory
@@ -60,6 +63,7 @@ class Scope:
     # (path to walk, how to show it): a container's own mounts, walked through
     # /proc/PID/root and shown as ``NAME:/tmp`` (lab/host/nsview.py inner_mounts)
     inside: tuple[tuple[str, str], ...] = ()
+    docker: str = ""  # the daemon's unix socket, for a lesson that uses Docker ("": not read)
 
 
 @dataclass
@@ -275,7 +279,10 @@ def take(scope: Scope) -> Snapshot:
         "cgroups": read_cgroups,
         "processes": lambda: read_processes(tree, table),
         "files": lambda: read_files(scope.dirs, scope.ignore) | read_inside(scope),
+        "docker": lambda: read_docker(scope.docker),
     }
+    if not scope.docker:
+        kinds.discard("docker")
     for kind, read in readers.items():
         if kind in kinds:
             try:

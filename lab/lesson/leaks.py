@@ -4,16 +4,14 @@ machine, taken before and after, so ``play`` can report leaks."""
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import shutil
-import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.host import mounts
-from lab.host.dockerhost import DEFAULT_SOCKET, with_docker_host
+from lab.host.dockerhost import docker_get, docker_socket, with_docker_host
 from lab.safety import journal, procs
 from lab.safety.undo import RULE_COMMENT
 from lab.safety.undo_registry import LOCAL_IMAGE_RE
@@ -74,30 +72,6 @@ def _iptables_rules() -> list[str]:
     return found
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self._path)
-
-
-def _docker_get(sock: str, url: str) -> list[dict]:
-    conn = _UnixHTTP(sock, TIMEOUT)
-    try:
-        conn.request("GET", url)
-        resp = conn.getresponse()
-        if resp.status != 200:
-            raise OSError(f"Docker answered {resp.status} to {url}")
-        data = json.loads(resp.read())
-    finally:
-        conn.close()
-    return data if isinstance(data, list) else []
-
-
 def _docker_cli(args: list[str], env: dict[str, str]) -> list[str] | None:
     """`docker ARGS` lines, or None if the daemon does not answer."""
     if shutil.which("docker") is None:
@@ -123,13 +97,13 @@ def _docker_objects() -> list[str]:
         tags = _docker_cli(["images", "--format", "{{.Repository}}:{{.Tag}}"], env) or []
         nets = _docker_cli(["network", "ls", "--format", "{{.Name}}"], env) or []
     else:
-        sock = host.removeprefix("unix://") or DEFAULT_SOCKET
-        if not os.path.exists(sock):
+        sock = docker_socket(env)
+        if not sock:
             return []
         try:
-            containers = _docker_get(sock, "/containers/json?all=1")
-            images = _docker_get(sock, "/images/json")
-            networks = _docker_get(sock, "/networks")
+            containers = docker_get(sock, "/containers/json?all=1", TIMEOUT)
+            images = docker_get(sock, "/images/json", TIMEOUT)
+            networks = docker_get(sock, "/networks", TIMEOUT)
         except (OSError, ValueError, http.client.HTTPException):
             return []  # no daemon answering: nothing of the lab's can be in it
         names = [n.lstrip("/") for c in containers for n in c.get("Names") or []]

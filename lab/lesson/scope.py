@@ -6,7 +6,7 @@ the lesson's work dir, the home's containers (their roots), the overlays' uppers
 under the home, the context's root, the folders the step's checks name and those
 the lesson's tree views have shown so far; and, for a try inside a container, the
 writable mounts of its own mount namespace (its tmpfs, its volumes), shown as
-``NAME:/tmp/file``.
+``NAME:/tmp/file``; and Docker's images and containers, once the lesson uses Docker.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from lab.errors import LabError
+from lab.host.dockerhost import docker_socket
 from lab.host.nsview import inner_mounts
 from lab.host.snapshot import Scope, overlay_uppers
 from lab.lesson.context import host_pid
@@ -44,6 +45,16 @@ def _view_dirs(runner: Any, index: int) -> list[str]:
     return [p for st in runner.lesson.steps[: index + 1] for p in _paths(runner, st.of("view"))]
 
 
+DOCKER = ("docker", "tool.docker")  # requirements of a lesson or a step that uses Docker
+
+
+def _docker(runner: Any, index: int) -> str:
+    """The daemon's socket when the lesson, or a step of it so far, uses Docker."""
+    lesson = runner.lesson
+    reqs = [*lesson.requires, *(r for st in lesson.steps[: index + 1] for r in st.requires)]
+    return docker_socket() if any(r in DOCKER for r in reqs) else ""
+
+
 def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
     """The scope of step *index* of *runner* now (*shell_pid*: the learner's shell)."""
     step = runner.lesson.steps[index]
@@ -70,7 +81,13 @@ def scope_for(runner: Any, index: int, shell_pid: int | None = None) -> Scope:
         roots.append(shell_pid)
     label = runner.context_label(index) if name else ""
     inside = tuple((f"/proc/{pid}/root{m}", f"{label}:{m}") for m in inner_mounts(pid))
-    return Scope(pid=pid, roots=tuple(roots), dirs=tuple(dirs), inside=inside)
+    return Scope(
+        pid=pid,
+        roots=tuple(roots),
+        dirs=tuple(dirs),
+        inside=inside,
+        docker=_docker(runner, index),
+    )
 
 
 class StepChanges:

@@ -206,12 +206,12 @@ class Journal:
             return self._seq
 
     def rollback(self, mark: int = 0) -> Report:
-        """Undo, newest first, everything recorded after *mark*."""
+        """Undo everything recorded after *mark*, in ``undo_order``."""
         report = Report()
         with self._lock:
-            for seq in sorted((s for s in self._active if s > mark), reverse=True):
-                entry = self._active.get(seq)
-                if entry is not None:
+            later = [self._active[s] for s in sorted(self._active) if s > mark]
+            for entry in undo_order(later):
+                if entry.seq in self._active:
                     report.results.append(self.undo(entry))
         return report
 
@@ -236,6 +236,14 @@ class Journal:
             os.close(self._fd)
             self._fd = -1
         return report
+
+
+def undo_order(entries: list[Entry]) -> list[Entry]:
+    """*entries* (oldest first) in the order they are undone: newest first, but every
+    Docker container ahead of the rest. `docker rmi -f` of an image a container still
+    uses (or a parent of a commit) only untags it and leaves it dangling, so a
+    learner's containers, noted before the image they commit and run, go first."""
+    return sorted(reversed(entries), key=lambda e: e.kind != "docker-container")
 
 
 def _try_lock(path: Path) -> int | None:
@@ -326,7 +334,7 @@ def recover(home: Path | None = None, force: bool = False) -> Report:
                     report.warnings.append(f"session {path.stem} still holds its lock; left alone")
                     continue
             try:
-                results = [undo_entry(e, home) for e in reversed(entries)]
+                results = [undo_entry(e, home) for e in undo_order(entries)]
                 report.results.extend(results)
                 report.sessions.append(path.stem)
                 refused = [r for r in results if r.refused]
