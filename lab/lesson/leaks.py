@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lab.host import mounts
 from lab.host.dockerhost import docker_get, docker_socket, with_docker_host
+from lab.host.dockerview import image_lines
 from lab.safety import journal, procs
 from lab.safety.undo import RULE_COMMENT
 from lab.safety.undo_registry import LOCAL_IMAGE_RE
@@ -87,7 +88,9 @@ def _docker_cli(args: list[str], env: dict[str, str]) -> list[str] | None:
 
 def _docker_objects() -> list[str]:
     """Docker containers, images and networks named shikumi-… (the lab names every one it makes
-    so), if a daemon answers; none if there is no daemon. Asked over the daemon's unix
+    so), and images with no name at all (one the lab's `docker rmi -f` only untagged,
+    because something still used it, is left so: a leak the names never show), if a
+    daemon answers; none if there is no daemon. Asked over the daemon's unix
     socket (a few ms, where two `docker` commands take ~50 ms); `docker ps -a` /
     `docker images` when DOCKER_HOST is not a unix socket."""
     env = with_docker_host(dict(os.environ))
@@ -96,6 +99,8 @@ def _docker_objects() -> list[str]:
         names = _docker_cli(["ps", "-a", "--format", "{{.Names}}"], env) or []
         tags = _docker_cli(["images", "--format", "{{.Repository}}:{{.Tag}}"], env) or []
         nets = _docker_cli(["network", "ls", "--format", "{{.Name}}"], env) or []
+        ids = _docker_cli(["images", "-f", "dangling=true", "--format", "{{.ID}}"], env) or []
+        unnamed = [f"docker image {i} (no name)" for i in ids]
     else:
         sock = docker_socket(env)
         if not sock:
@@ -111,7 +116,8 @@ def _docker_objects() -> list[str]:
         # an image pulled by digest from the lab's registry has no tag, only a digest
         tags += [d for i in images for d in i.get("RepoDigests") or []]
         nets = [str(n.get("Name", "")) for n in networks]
-    found = [f"docker container {n}" for n in names if n.startswith("shikumi-")]
+        unnamed = [f"docker {x}" for x in image_lines(images) if x.endswith("(no name)")]
+    found = unnamed + [f"docker container {n}" for n in names if n.startswith("shikumi-")]
     found += [
         f"docker image {t}" for t in tags if t.startswith("shikumi-") or _from_lab_registry(t)
     ]
