@@ -27,7 +27,8 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 def lab_things(home: Path | None = None) -> list[str]:
     """Everything of the lab's that exists now: mounts, netns, links, iptables rules,
     cgroups, marked processes (a registry of lesson 22 too), Docker containers and images
-    named shikumi… or pulled from 127.0.0.1:PORT/shikumi…, users named shikumi-… and their
+    named shikumi… or pulled from 127.0.0.1:PORT/shikumi…, images with no name (compared
+    before and after, as everything here), users named shikumi-… and their
     subordinate-id lines, and (with *home*) runc and crun containers under the lab's roots
     HOME/runc and HOME/crun and registries' folders
 
@@ -142,6 +143,18 @@ def _docker_things() -> list[str]:
             if (n.startswith("shikumi") and not n.startswith("shikumi-fresh"))
             or LOCAL_IMAGE_RE.match(n.rsplit(":", 1)[0])  # pulled from lesson 22's registry
         ]
+    try:  # an image of the lab's that an undo only untagged (still in use then) has no name
+        r = subprocess.run(
+            ["docker", "images", "-f", "dangling=true", "--format", "{{.ID}}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        return [*out, "docker: no answer within 30 s"]
+    if r.returncode == 0:
+        out += [f"docker image {i} (no name)" for i in r.stdout.split()]
     try:
         r = subprocess.run(
             ["docker", "network", "ls", "--format", "{{.Name}}"],
