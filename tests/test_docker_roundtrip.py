@@ -295,3 +295,43 @@ def test_a_committed_image_in_use_leaves_no_dangling_image(tmp_path: Path) -> No
     assert report.ok, report.to_json()
     left = [i for i in ids if docker.docker(["image", "inspect", i], check=False).returncode == 0]
     assert left == [], f"images left behind, untagged: {left}"
+
+
+def test_a_build_left_without_its_tag_goes_with_the_labs_base_image(tmp_path: Path) -> None:
+    """`docker build` FROM the lab's image, its client killed before the tag (lesson 11,
+    the kill harness's find): the build's last image and each step's are left with no
+    name. `docker build` without `-t` leaves exactly that. Undoing the base removes
+    them first; an image with a name built on it is not the lab's to remove."""
+    need_root()
+    need_docker()
+    j = Journal.open(tmp_path / "home")
+    r = rootfs.build_busybox(j, j.home / "rootfs")
+    tar = tmp_path / "bb.tar"
+    rootfs.to_tar(r.root, tar)
+    base = _name("base")
+    docker.import_tar(j, tar, base)
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.sh").write_text("echo hi\n")
+    (ctx / "Dockerfile").write_text(
+        f'FROM {base}\nCOPY hello.sh /work/\nCMD ["/bin/sh", "/work/hello.sh"]\n'
+    )
+    kept = _name("kept")
+    try:
+        built = docker.docker(["build", "-q", str(ctx)])
+        assert built.returncode == 0, built.stderr
+        nameless = built.stdout.strip().splitlines()[-1]
+        every = docker.docker(["images", "-a", "-q", "--no-trunc"]).stdout.split()
+        assert nameless in every
+        # another image with a name, on the same base (its COPY step cached: shared)
+        (ctx / "Dockerfile").write_text(f'FROM {base}\nCOPY hello.sh /work/\nCMD ["/bin/cat"]\n')
+        assert docker.docker(["build", "-q", "-t", kept, str(ctx)]).returncode == 0
+    finally:
+        report = j.close()
+    try:
+        assert report.ok, report.to_json()
+        left = docker.docker(["images", "-a", "-q", "--no-trunc"]).stdout.split()
+        assert nameless not in left, "the nameless build stayed"
+        assert docker.docker(["image", "inspect", kept], check=False).returncode == 0
+    finally:
+        docker.docker(["rmi", kept], check=False)

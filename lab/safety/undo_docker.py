@@ -1,11 +1,12 @@
 """Undoing the lab's Docker objects: `docker rm -f` a container, `docker rmi -f` an
-image, `docker network rm` a network (after disconnecting whatever is still attached
-to it). Each is named shikumi… (``undo.validate`` refuses any other name); one that
+image (after the nameless images a killed `docker build` left on it), `docker network
+rm` a network (after disconnecting whatever is still attached to it). Each is named shikumi… (``undo.validate`` refuses any other name); one that
 is already gone is fine.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -64,6 +65,57 @@ def _disconnect_all(network: str, env: dict[str, str]) -> None:
         )
 
 
+def _named(image: dict) -> bool:
+    tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
+    return bool(tags or [d for d in image.get("RepoDigests") or [] if not d.startswith("<none>@")])
+
+
+def dangling_built_on(image_id: str, images: list[dict]) -> list[str]:
+    """The images with no name that descend from *image_id* (`GET /images/json?all=1`'s
+    ``ParentId`` chain), deepest first: what a `docker build FROM` the lab's image left
+    when its client was killed before the tag (the build's last image and each step's
+    below it). An image with a name is the learner's or someone's, never one of these."""
+    parent = {str(i.get("Id")): str(i.get("ParentId") or "") for i in images}
+    named = {str(i.get("Id")) for i in images if _named(i)}
+    found: list[tuple[int, str]] = []
+    for iid in parent:
+        if iid in named or iid == image_id:
+            continue
+        depth, p = 0, parent[iid]
+        while p and depth < 1000:
+            depth += 1
+            if p == image_id:
+                found.append((depth, iid))
+                break
+            p = parent.get(p, "")
+    return [iid for _, iid in sorted(found, reverse=True)]
+
+
+def _remove_dangling_built_on(name: str, env: dict[str, str]) -> None:
+    """`docker rmi` (never -f: one still in use stays) of the nameless images a killed
+    build left on the lab's image *name*; over the daemon's socket, nothing without one."""
+    from lab.host.dockerhost import docker_get, docker_socket
+
+    sock = docker_socket(env)
+    if not sock:
+        return
+    r = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    if r.returncode != 0:
+        return
+    try:
+        images = docker_get(sock, "/images/json?all=1", 30)
+    except (OSError, ValueError, http.client.HTTPException):
+        return
+    for iid in dangling_built_on(r.stdout.strip(), images):
+        subprocess.run(["docker", "rmi", iid], capture_output=True, timeout=60, env=env)
+
+
 def undo(e: Entry, home: Path) -> str:
     """`docker rm -f NAME` / `docker rmi -f NAME` / `docker network rm NAME`; a name
     already gone is fine."""
@@ -77,6 +129,8 @@ def undo(e: Entry, home: Path) -> str:
     inspect = [obj, "inspect", e.target]
     if e.kind == "docker-network":
         _disconnect_all(e.target, env)
+    if e.kind == "docker-image":
+        _remove_dangling_built_on(e.target, env)
     removed = False
     for _ in range(5):  # the daemon may still be finishing what a killed client sent
         r = subprocess.run(
