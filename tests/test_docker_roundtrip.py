@@ -335,3 +335,26 @@ def test_a_build_left_without_its_tag_goes_with_the_labs_base_image(tmp_path: Pa
         assert docker.docker(["image", "inspect", kept], check=False).returncode == 0
     finally:
         docker.docker(["rmi", kept], check=False)
+
+
+def test_a_container_the_journal_never_named_does_not_keep_the_labs_image(tmp_path: Path) -> None:
+    """`docker run --rm IMAGE` whose client a kill ended runs on, nameless to the lab;
+    `docker rmi -f` would only untag the image it uses. The image's undo removes the
+    containers made from it first (the image was made in this lesson, so were they)."""
+    need_root()
+    need_docker()
+    j = Journal.open(tmp_path / "home")
+    r = rootfs.build_busybox(j, j.home / "rootfs")
+    tar = tmp_path / "bb.tar"
+    rootfs.to_tar(r.root, tar)
+    base = _name("base")
+    image = docker.import_tar(j, tar, base)
+    try:
+        run = docker.docker(["run", "-d", "--network", "none", base, "sleep", "600"])
+        assert run.returncode == 0, run.stderr
+        cid = run.stdout.strip()
+    finally:
+        report = j.close()
+    assert report.ok, report.to_json()
+    assert docker.docker(["container", "inspect", cid], check=False).returncode != 0
+    assert docker.docker(["image", "inspect", image.id], check=False).returncode != 0

@@ -1,7 +1,8 @@
 """Undoing the lab's Docker objects: `docker rm -f` a container, `docker rmi -f` an
-image (after the nameless images a killed `docker build` left on it), `docker network
-rm` a network (after disconnecting whatever is still attached to it). Each is named shikumi… (``undo.validate`` refuses any other name); one that
-is already gone is fine.
+image (after the containers that use it and the nameless images a killed `docker
+build` left on it), `docker network rm` a network (after disconnecting whatever is
+still attached to it). Each is named shikumi… (``undo.validate`` refuses any other
+name); one that is already gone is fine.
 """
 
 from __future__ import annotations
@@ -91,28 +92,33 @@ def dangling_built_on(image_id: str, images: list[dict]) -> list[str]:
     return [iid for _, iid in sorted(found, reverse=True)]
 
 
-def _remove_dangling_built_on(name: str, env: dict[str, str]) -> None:
-    """`docker rmi` (never -f: one still in use stays) of the nameless images a killed
-    build left on the lab's image *name*; over the daemon's socket, nothing without one."""
+def _docker_out(args: list[str], env: dict[str, str]) -> str | None:
+    r = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, env=env)
+    return r.stdout if r.returncode == 0 else None
+
+
+def _clear_image(name: str, env: dict[str, str]) -> None:
+    """Before `docker rmi -f NAME` of the lab's image: `docker rm -f` the containers
+    made from it or from an image built on it (`docker run --rm` of a killed client
+    runs on: the image would only be untagged, and left with no name), then `docker
+    rmi` (never -f) the nameless images a killed `docker build` FROM it left. The
+    image was made in this lesson, so is everything that uses it."""
     from lab.host.dockerhost import docker_get, docker_socket
 
+    image_id = (_docker_out(["image", "inspect", "--format", "{{.Id}}", name], env) or "").strip()
+    if not image_id:
+        return
+    users = _docker_out(["ps", "-a", "-q", "--no-trunc", "--filter", f"ancestor={image_id}"], env)
+    for cid in (users or "").split():
+        subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, env=env)
     sock = docker_socket(env)
     if not sock:
-        return
-    r = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
-    if r.returncode != 0:
         return
     try:
         images = docker_get(sock, "/images/json?all=1", 30)
     except (OSError, ValueError, http.client.HTTPException):
         return
-    for iid in dangling_built_on(r.stdout.strip(), images):
+    for iid in dangling_built_on(image_id, images):
         subprocess.run(["docker", "rmi", iid], capture_output=True, timeout=60, env=env)
 
 
@@ -130,7 +136,7 @@ def undo(e: Entry, home: Path) -> str:
     if e.kind == "docker-network":
         _disconnect_all(e.target, env)
     if e.kind == "docker-image":
-        _remove_dangling_built_on(e.target, env)
+        _clear_image(e.target, env)
     removed = False
     for _ in range(5):  # the daemon may still be finishing what a killed client sent
         r = subprocess.run(
