@@ -24,10 +24,16 @@ def need_tool(*names: str) -> None:
         pytest.skip(f"needs {', '.join(missing)} on PATH (assets/provision.sh installs it)")
 
 
+# a bound on a `shikumi` run is against a hang, not a measure: on a slower machine (the
+# VM job under TCG emulation is 5-10 times slower than this host) it is scaled up
+TIMEOUT_SCALE = float(os.environ.get("SHIKUMI_TEST_TIMEOUT_SCALE") or 1)
+
+
 def shikumi(
     *args: str, home: Path | None = None, check: bool = False, timeout: float = 120, **kw: object
 ) -> subprocess.CompletedProcess:
-    """Run the real `shikumi` command (as `python -m lab`) and capture its output."""
+    """Run the real `shikumi` command (as `python -m lab`) and capture its output;
+    *timeout* times ``$SHIKUMI_TEST_TIMEOUT_SCALE`` (default 1)."""
     env = dict(os.environ)
     env.update(kw.pop("env", {}) or {})  # type: ignore[arg-type]
     if home is not None:
@@ -38,7 +44,7 @@ def shikumi(
             capture_output=True,
             text=True,
             env=env,
-            timeout=timeout,
+            timeout=timeout * TIMEOUT_SCALE,
             cwd=kw.pop("cwd", REPO),
         )  # type: ignore[arg-type]
     except subprocess.TimeoutExpired:
