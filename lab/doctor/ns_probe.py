@@ -98,16 +98,19 @@ def probe_namespaces() -> list[Check]:
         rc, out, err = run(
             [sys.executable, "-c", PROBE, json.dumps({n: NAMESPACES[n][0] for n in names})],
             timeout=10,
+            again=60,
         )
         results = json.loads(out) if rc == 0 else None
         problem = "" if rc == 0 else f"the probe exited {rc}: {one_line(err)}"
     except (OSError, ValueError) as e:
         results, problem = None, f"could not run the probe ({sys.executable}): {e}"
     if results is None:
-        return [
-            Check(f"ns.{n}", False, NAMESPACES[n][1], problem, "report this as a bug")
-            for n in names
-        ]
+        fix = (
+            "the machine was too busy to answer: run `shikumi doctor` again; report it if it hangs"
+            if problem.startswith("the probe exited -9")
+            else "report this as a bug"
+        )
+        return [Check(f"ns.{n}", False, NAMESPACES[n][1], problem, fix) for n in names]
     return [_check(n, results.get(n, {})) for n in names]
 
 

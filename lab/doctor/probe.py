@@ -51,9 +51,14 @@ def errno_text(err: OSError) -> str:
 
 
 def run(
-    argv: Sequence[str], timeout: float = 3.0, env: dict[str, str] | None = None
+    argv: Sequence[str],
+    timeout: float = 3.0,
+    env: dict[str, str] | None = None,
+    again: float = 0.0,
 ) -> tuple[int, str, str]:
     """Run a short command; (returncode, stdout, stderr). Timeouts give returncode -9.
+    With *again*, a first run past *timeout* is tried once more with *again* seconds:
+    a kernel probe on a very busy machine (a VM under emulation) is slow, not missing.
 
     Raises OSError only when the command cannot be started at all.
     """
@@ -68,6 +73,11 @@ def run(
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as e:
+        if again:
+            rc, out, err = run(argv, again, env)
+            if rc != -9:
+                return rc, out, err
+            return -9, out, f"no answer within {timeout:g} s, nor within {again:g} s again"
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         return -9, out, f"no answer within {timeout:g} s"
     return r.returncode, r.stdout, r.stderr

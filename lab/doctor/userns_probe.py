@@ -94,7 +94,7 @@ def attempt() -> dict:
             if os.geteuid() == 0:
                 os.chown(os.path.join(top, d), NOBODY, NOBODY)
         os.chmod(top, 0o755)
-        rc, out, err = run([sys.executable, "-c", _BODY, top, str(NOBODY)], timeout=10)
+        rc, out, err = run([sys.executable, "-c", _BODY, top, str(NOBODY)], timeout=10, again=60)
         if rc != 0:
             return {"crash": f"exit {rc}: {one_line(err)}"}
         return json.loads(out)
