@@ -264,6 +264,18 @@ def test_what_changed_lists_dockers_images_and_containers(journal: Journal, tmp_
     assert "docker" not in changes.take(changes.Scope(pid=os.getpid(), kinds=("docker",))).kinds
 
 
+def _busybox_tar(tmp_path: Path) -> tuple[Journal, Path]:
+    """A journal of its own (closed by the test, to see what its undo leaves) and a
+    busybox rootfs as a tar, for `docker import`."""
+    need_root()
+    need_docker()
+    j = Journal.open(tmp_path / "home")
+    r = rootfs.build_busybox(j, j.home / "rootfs")
+    tar = tmp_path / "bb.tar"
+    rootfs.to_tar(r.root, tar)
+    return j, tar
+
+
 def test_a_committed_image_in_use_leaves_no_dangling_image(tmp_path: Path) -> None:
     """Lesson 15's order: the journal notes the learner's containers and image (`op
     expect`), then imports the base; the learner runs, commits, runs the commit.
@@ -271,12 +283,7 @@ def test_a_committed_image_in_use_leaves_no_dangling_image(tmp_path: Path) -> No
     container, by the commit), untagged them and left them dangling: 54 `<none>`
     images piled up on this machine. The containers go first now, so each image is
     really removed, its untagged parent with it."""
-    need_root()
-    need_docker()
-    j = Journal.open(tmp_path / "home")
-    r = rootfs.build_busybox(j, j.home / "rootfs")
-    tar = tmp_path / "bb.tar"
-    rootfs.to_tar(r.root, tar)
+    j, tar = _busybox_tar(tmp_path)
     c1, c2, devel, base = _name("web1"), _name("web2"), _name("devel") + ":devel", _name("bb")
     j.record("docker-container", c1)
     j.record("docker-container", c2)
@@ -302,12 +309,7 @@ def test_a_build_left_without_its_tag_goes_with_the_labs_base_image(tmp_path: Pa
     the kill harness's find): the build's last image and each step's are left with no
     name. `docker build` without `-t` leaves exactly that. Undoing the base removes
     them first; an image with a name built on it is not the lab's to remove."""
-    need_root()
-    need_docker()
-    j = Journal.open(tmp_path / "home")
-    r = rootfs.build_busybox(j, j.home / "rootfs")
-    tar = tmp_path / "bb.tar"
-    rootfs.to_tar(r.root, tar)
+    j, tar = _busybox_tar(tmp_path)
     base = _name("base")
     docker.import_tar(j, tar, base)
     ctx = tmp_path / "ctx"
@@ -341,12 +343,7 @@ def test_a_container_the_journal_never_named_does_not_keep_the_labs_image(tmp_pa
     """`docker run --rm IMAGE` whose client a kill ended runs on, nameless to the lab;
     `docker rmi -f` would only untag the image it uses. The image's undo removes the
     containers made from it first (the image was made in this lesson, so were they)."""
-    need_root()
-    need_docker()
-    j = Journal.open(tmp_path / "home")
-    r = rootfs.build_busybox(j, j.home / "rootfs")
-    tar = tmp_path / "bb.tar"
-    rootfs.to_tar(r.root, tar)
+    j, tar = _busybox_tar(tmp_path)
     base = _name("base")
     image = docker.import_tar(j, tar, base)
     try:

@@ -106,6 +106,19 @@ def lab_things(home: Path | None = None) -> list[str]:
     return sorted(found)
 
 
+class _NoAnswer(Exception):
+    pass
+
+
+def _docker_words(args: list[str], env: dict[str, str]) -> list[str] | None:
+    """The words `docker ARGS` printed; None when it failed (no daemon)."""
+    try:
+        r = subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise _NoAnswer from None
+    return r.stdout.split() if r.returncode == 0 else None
+
+
 def _docker_things() -> list[str]:
     if not shutil.which("docker"):
         return []
@@ -114,59 +127,24 @@ def _docker_things() -> list[str]:
     env = with_docker_host(dict(os.environ))
     out: list[str] = []
     try:
-        r = subprocess.run(
-            ["docker", "ps", "-a", "--format", "{{.Names}}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-        )
-    except subprocess.TimeoutExpired:
-        return ["docker: no answer within 30 s"]
-    if r.returncode != 0:  # no daemon: nothing of the lab's can be in it
-        return []
-    out += [f"docker container {n}" for n in r.stdout.split() if n.startswith("shikumi")]
-    try:
-        r = subprocess.run(
-            ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-        )
-    except subprocess.TimeoutExpired:
-        return [*out, "docker: no answer within 30 s"]
-    if r.returncode == 0:
+        names = _docker_words(["ps", "-a", "--format", "{{.Names}}"], env)
+        if names is None:  # no daemon: nothing of the lab's can be in it
+            return []
+        out += [f"docker container {n}" for n in names if n.startswith("shikumi")]
+        tags = _docker_words(["images", "--format", "{{.Repository}}:{{.Tag}}"], env) or []
         out += [
             f"docker image {n}"
-            for n in r.stdout.split()
+            for n in tags
             if (n.startswith("shikumi") and not n.startswith("shikumi-fresh"))
             or LOCAL_IMAGE_RE.match(n.rsplit(":", 1)[0])  # pulled from lesson 22's registry
         ]
-    try:  # an image of the lab's that an undo only untagged (still in use then) has no name
-        r = subprocess.run(
-            ["docker", "images", "-f", "dangling=true", "--format", "{{.ID}}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-        )
-    except subprocess.TimeoutExpired:
-        return [*out, "docker: no answer within 30 s"]
-    if r.returncode == 0:
-        out += [f"docker image {i} (no name)" for i in r.stdout.split()]
-    try:
-        r = subprocess.run(
-            ["docker", "network", "ls", "--format", "{{.Name}}"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-        )
-    except subprocess.TimeoutExpired:
-        return [*out, "docker: no answer within 30 s"]
-    if r.returncode == 0:
-        out += [f"docker network {n}" for n in r.stdout.split() if n.startswith("shikumi")]
+        # an image of the lab's that an undo only untagged (still in use then) has no name
+        ids = _docker_words(["images", "-f", "dangling=true", "--format", "{{.ID}}"], env) or []
+        out += [f"docker image {i} (no name)" for i in ids]
+        nets = _docker_words(["network", "ls", "--format", "{{.Name}}"], env) or []
+        out += [f"docker network {n}" for n in nets if n.startswith("shikumi")]
+    except _NoAnswer:
+        out.append("docker: no answer within 30 s")
     return out
 
 
