@@ -339,15 +339,18 @@ def test_a_build_left_without_its_tag_goes_with_the_labs_base_image(tmp_path: Pa
         docker.docker(["rmi", kept], check=False)
 
 
-def test_a_container_the_journal_never_named_does_not_keep_the_labs_image(tmp_path: Path) -> None:
+def test_a_throwaway_container_the_journal_never_named_does_not_keep_the_labs_image(
+    tmp_path: Path,
+) -> None:
     """`docker run --rm IMAGE` whose client a kill ended runs on, nameless to the lab;
-    `docker rmi -f` would only untag the image it uses. The image's undo removes the
-    containers made from it first (the image was made in this lesson, so were they)."""
+    `docker rmi -f` would only untag the image it uses. The image's undo removes such a
+    throwaway (`--rm`) container first; one with a name of its own and no `--rm` is the
+    learner's and stays (tests/test_lesson_23.py: only disconnected from the network)."""
     j, tar = _busybox_tar(tmp_path)
     base = _name("base")
     image = docker.import_tar(j, tar, base)
     try:
-        run = docker.docker(["run", "-d", "--network", "none", base, "sleep", "600"])
+        run = docker.docker(["run", "-d", "--rm", "--network", "none", base, "sleep", "600"])
         assert run.returncode == 0, run.stderr
         cid = run.stdout.strip()
     finally:

@@ -72,3 +72,11 @@ class Report:
             ],
             "warnings": self.warnings,
         }
+
+
+def undo_order(entries: list[Entry]) -> list[Entry]:
+    """*entries* (oldest first) in the order they are undone: newest first, but every
+    Docker container ahead of the rest. `docker rmi -f` of an image a container still
+    uses (or a parent of a commit) only untags it and leaves it dangling, so a
+    learner's containers, noted before the image they commit and run, go first."""
+    return sorted(reversed(entries), key=lambda e: e.kind != "docker-container")

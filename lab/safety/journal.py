@@ -37,7 +37,7 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.safety import procs
-from lab.safety.entry import KINDS, Entry, Report, UndoResult
+from lab.safety.entry import KINDS, Entry, Report, UndoResult, undo_order
 from lab.safety.home import ensure_home, home_dir
 from lab.safety.journal_file import (
     CREATING,
@@ -236,14 +236,6 @@ class Journal:
             os.close(self._fd)
             self._fd = -1
         return report
-
-
-def undo_order(entries: list[Entry]) -> list[Entry]:
-    """*entries* (oldest first) in the order they are undone: newest first, but every
-    Docker container ahead of the rest. `docker rmi -f` of an image a container still
-    uses (or a parent of a commit) only untags it and leaves it dangling, so a
-    learner's containers, noted before the image they commit and run, go first."""
-    return sorted(reversed(entries), key=lambda e: e.kind != "docker-container")
 
 
 def _try_lock(path: Path) -> int | None:

@@ -1,5 +1,5 @@
 """Undoing the lab's Docker objects: `docker rm -f` a container, `docker rmi -f` an
-image (after the containers that use it and the nameless images a killed `docker
+image (after its throwaway containers and the nameless images a killed `docker
 build` left on it), `docker network rm` a network (after disconnecting whatever is
 still attached to it). Each is named shikumi… (``undo.validate`` refuses any other
 name); one that is already gone is fine.
@@ -97,20 +97,36 @@ def _docker_out(args: list[str], env: dict[str, str]) -> str | None:
     return r.stdout if r.returncode == 0 else None
 
 
+def disposable(inspected: str) -> list[str]:
+    """The ids among `docker inspect --format '{{.Id}} {{.Name}} {{.HostConfig.AutoRemove}}'`
+    lines that the lab may remove with its image: a container named shikumi… (the
+    lab's own naming) or one started with `--rm` (throwaway by its own flag: a
+    `docker run --rm` whose client a kill ended runs on). A learner's container with
+    a name of its own and no `--rm` is theirs, and stays."""
+    out = []
+    for line in inspected.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and (parts[1].lstrip("/").startswith("shikumi") or parts[2] == "true"):
+            out.append(parts[0])
+    return out
+
+
 def _clear_image(name: str, env: dict[str, str]) -> None:
-    """Before `docker rmi -f NAME` of the lab's image: `docker rm -f` the containers
-    made from it or from an image built on it (`docker run --rm` of a killed client
-    runs on: the image would only be untagged, and left with no name), then `docker
-    rmi` (never -f) the nameless images a killed `docker build` FROM it left. The
-    image was made in this lesson, so is everything that uses it."""
+    """Before `docker rmi -f NAME` of the lab's image: `docker rm -f` its ``disposable``
+    containers, made from it or from an image built on it (the image would only be
+    untagged, and left with no name), then `docker rmi` (never -f) the nameless images
+    a killed `docker build` FROM it left."""
     from lab.host.dockerhost import docker_get, docker_socket
 
     image_id = (_docker_out(["image", "inspect", "--format", "{{.Id}}", name], env) or "").strip()
     if not image_id:
         return
     users = _docker_out(["ps", "-a", "-q", "--no-trunc", "--filter", f"ancestor={image_id}"], env)
-    for cid in (users or "").split():
-        subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, env=env)
+    if users and users.split():
+        fmt = "{{.Id}} {{.Name}} {{.HostConfig.AutoRemove}}"
+        inspected = _docker_out(["inspect", "--format", fmt, *users.split()], env) or ""
+        for cid in disposable(inspected):
+            subprocess.run(["docker", "rm", "-f", cid], capture_output=True, timeout=60, env=env)
     sock = docker_socket(env)
     if not sock:
         return
