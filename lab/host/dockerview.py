@@ -22,20 +22,37 @@ def _short(digest: str) -> str:
     return f"{algo}:{hexes[:SHORT]}" if hexes else digest
 
 
+def tags_of(image: dict) -> list[str]:
+    """An Engine API image's tags (Docker 20.10 says ``<none>:<none>`` for none)."""
+    return [t for t in image.get("RepoTags") or [] if t != NONE]
+
+
+def digests_of(image: dict) -> list[str]:
+    """Its ``REPO@sha256:…`` names (``<none>@…`` for none)."""
+    return [d for d in image.get("RepoDigests") or [] if not d.startswith("<none>@")]
+
+
+def unnamed(image: dict) -> str:
+    """``sha256:123456789abc (no name)`` for an image with neither tag nor digest (a
+    dangling layer, a build's step), "" for one with a name."""
+    if tags_of(image) or digests_of(image):
+        return ""
+    return f"{_short(str(image.get('Id', '?')))} (no name)"
+
+
 def image_lines(images: list[dict]) -> set[str]:
     """``image REPO:TAG`` for each tag, ``image REPO@sha256:123456789abc`` for each
     digest of an image without a tag, ``image sha256:123456789abc (no name)`` for
-    one with neither (a dangling layer, a build's step)."""
+    one with neither."""
     out = set()
     for im in images:
-        tags = [t for t in im.get("RepoTags") or [] if t != NONE]
+        tags = tags_of(im)
         out.update(f"image {t}" for t in tags)
         if not tags:
-            digests = [d for d in im.get("RepoDigests") or [] if not d.startswith("<none>@")]
-            repo_digests = [f"{d.partition('@')[0]}@{_short(d.partition('@')[2])}" for d in digests]
-            out.update(f"image {d}" for d in repo_digests)
-            if not repo_digests:
-                out.add(f"image {_short(str(im.get('Id', '?')))} (no name)")
+            out.update(f"image {d.partition('@')[0]}@{_short(d.partition('@')[2])}"
+                       for d in digests_of(im))  # fmt: skip
+            if nameless := unnamed(im):
+                out.add(f"image {nameless}")
     return out
 
 

@@ -27,6 +27,17 @@ WAIT = 1.0
 _libc: ctypes.CDLL | None = None
 
 
+@functools.cache
+def own_ns(kind: str) -> str:
+    """The lab's own namespace of *kind* (``mnt:[N]``): it never changes for the
+    process (only a short-lived thread joins another one, and /proc/self is the
+    process's), so it is read once."""
+    try:
+        return os.readlink(f"/proc/self/ns/{kind}")
+    except OSError:
+        return ""
+
+
 def _setns(fd: int) -> bool:
     global _libc
     if _libc is None:
@@ -37,7 +48,7 @@ def _setns(fd: int) -> bool:
 def hostname_of(pid: int) -> str:
     """The hostname *pid* sees ('' when it cannot be read: gone, or no right to join)."""
     try:
-        if os.readlink(f"/proc/{pid}/ns/uts") == os.readlink("/proc/self/ns/uts"):
+        if os.readlink(f"/proc/{pid}/ns/uts") == own_ns("uts"):
             return os.uname().nodename
         fd = os.open(f"/proc/{pid}/ns/uts", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -76,10 +87,7 @@ def mounts_seen(pid: int, roots: tuple[int, ...] = ()) -> frozenset[str]:
     ``pid N: TARGET (…)``: a bind mount made
     with ``nsenter -t N -m mount …`` shows, though the host's table has none."""
     out = set(read_mounts(pid))
-    try:  # the lab's own table is the host's: a shell on the host is no container
-        seen = {os.readlink("/proc/self/ns/mnt")}
-    except OSError:
-        seen = set()
+    seen = {own_ns("mnt")} - {""}  # the lab's own table is the host's: no container
     for p in (pid, *roots[:MOUNT_ROOTS]):
         try:
             ns = os.readlink(f"/proc/{p}/ns/mnt")
@@ -105,7 +113,7 @@ def inner_mounts(pid: int) -> list[str]:
     a root of its own (chroot, pivot_root): one that shares the host's root, as
     ``unshare --mount`` alone leaves it, has a copy of every host mount."""
     try:
-        if os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"):
+        if os.readlink(f"/proc/{pid}/ns/mnt") == own_ns("mnt"):
             return []
         if os.readlink(f"/proc/{pid}/root") == "/":
             return []
@@ -139,15 +147,6 @@ def ns_of(pid: int) -> list[str]:
     return found
 
 
-@functools.cache
-def _own_userns() -> str:
-    """The lab's own user namespace (it never changes for a process)."""
-    try:
-        return os.readlink("/proc/self/ns/user")
-    except OSError:
-        return ""
-
-
 def _idmaps(pid: int, own: str) -> list[str]:
     """The id maps of *pid*'s user namespace when it is not *own* (the lab's): a line
     per map line (``user:[N] uid_map 0 1001 1``), ``… uid_map empty`` before one is
@@ -177,7 +176,7 @@ def read_namespaces(pid: int, tree: Iterable[int]) -> frozenset[str]:
     name = hostname_of(pid)
     if name:
         out.add(f"hostname {name}")
-    own = _own_userns()
+    own = own_ns("user")
     for p in (pid, *tree):
         out.update(ns_of(p))
         out.update(_idmaps(p, own))

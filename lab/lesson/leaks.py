@@ -10,9 +10,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab.host import mounts
+from lab.host import dockerview, mounts
 from lab.host.dockerhost import docker_get, docker_socket, with_docker_host
-from lab.host.dockerview import image_lines
 from lab.safety import journal, procs
 from lab.safety.undo import RULE_COMMENT
 from lab.safety.undo_registry import LOCAL_IMAGE_RE
@@ -116,7 +115,7 @@ def _docker_objects() -> list[str]:
         # an image pulled by digest from the lab's registry has no tag, only a digest
         tags += [d for i in images for d in i.get("RepoDigests") or []]
         nets = [str(n.get("Name", "")) for n in networks]
-        unnamed = [f"docker {x}" for x in image_lines(images) if x.endswith("(no name)")]
+        unnamed = [f"docker image {n}" for n in map(dockerview.unnamed, images) if n]
     found = unnamed + [f"docker container {n}" for n in names if n.startswith("shikumi-")]
     found += [
         f"docker image {t}" for t in tags if t.startswith("shikumi-") or _from_lab_registry(t)

@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from lab.host.dockerview import unnamed
 from lab.safety import procs
 from lab.safety.entry import Entry
 
@@ -66,18 +67,13 @@ def _disconnect_all(network: str, env: dict[str, str]) -> None:
         )
 
 
-def _named(image: dict) -> bool:
-    tags = [t for t in image.get("RepoTags") or [] if t != "<none>:<none>"]
-    return bool(tags or [d for d in image.get("RepoDigests") or [] if not d.startswith("<none>@")])
-
-
 def dangling_built_on(image_id: str, images: list[dict]) -> list[str]:
     """The images with no name that descend from *image_id* (`GET /images/json?all=1`'s
     ``ParentId`` chain), deepest first: what a `docker build FROM` the lab's image left
     when its client was killed before the tag (the build's last image and each step's
     below it). An image with a name is the learner's or someone's, never one of these."""
     parent = {str(i.get("Id")): str(i.get("ParentId") or "") for i in images}
-    named = {str(i.get("Id")) for i in images if _named(i)}
+    named = {str(i.get("Id")) for i in images if not unnamed(i)}
     found: list[tuple[int, str]] = []
     for iid in parent:
         if iid in named or iid == image_id:
