@@ -170,11 +170,14 @@ def test_a_network_left_behind_is_seen_and_removed(tmp_path: Path) -> None:
         "l23-test-unjournaled",
     )
     sleep = ["/bin/busybox", "sleep", "600"]
+    image_id = ""
     try:
         with Journal.open(home) as j:
             before = leaks.snapshot(home, j.session)
             j.record("docker-image", image)
             docker.docker(["import", str(tar), image])
+            # by id: the learner's container keeps it, and the undo only untags it
+            image_id = docker.inspect_image(image).id
             j.record("docker-network", net)
             docker.docker(["network", "create", net])
             j.record("docker-container", box)
@@ -194,6 +197,8 @@ def test_a_network_left_behind_is_seen_and_removed(tmp_path: Path) -> None:
     finally:
         docker.docker(["rm", "-f", other], check=False)
         docker.docker(["rmi", "-f", image], check=False)
+        if image_id:
+            docker.docker(["rmi", "-f", image_id], check=False)
 
 
 def test_objects_journaled_but_never_made_are_undone_as_gone(tmp_path: Path) -> None:
